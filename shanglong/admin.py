@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from shanglong.models import AccessLog, Attachment, CalendarDay, Community, Department, Notification, Subdistrict, User
+
+
+@admin.register(Subdistrict)
+class SubdistrictAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "district", "code"]
+
+
+@admin.register(Community)
+class CommunityAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "subdistrict", "code", "area_km2"]
+    list_filter = ["subdistrict"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "level", "subdistrict", "community", "contact", "phone"]
+    list_filter = ["level"]
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    list_display = ["username", "full_name", "role", "community", "department", "is_active"]
+    list_filter = ["role", "community", "is_active", "is_superuser"]
+    search_fields = ["username", "full_name"]
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Portal"), {"fields": ("role", "full_name", "mobile", "subdistrict", "community", "department")}),
+    )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: the access log cannot be edited or deleted from the application."""
+
+    list_display = ["at", "username", "action", "target", "ip"]
+    list_filter = ["action"]
+    search_fields = ["username", "target", "ip"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "kind", "title", "read_at", "delivered_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["recipient"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["uploaded_at", "original_name", "content_type", "object_id", "size"]
+    raw_id_fields = ["uploaded_by"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "kind", "name"]
+    list_filter = ["kind"]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ShanglongConfig(AppConfig):
+    """The core: tenancy, people, access log, media, notifications, shared helpers."""
+
+    name = "shanglong"
+    verbose_name = _("Platform")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from shanglong import widgets
+
+        widgets.register()

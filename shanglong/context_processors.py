@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from shanglong import dashboard
+from shanglong.models import Notification
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    """The header's navigation (by role) and the unread-notification count."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "unread_count": 0}
+    return {
+        "nav_items": dashboard.nav_for(request),
+        "unread_count": lambda: Notification.objects.visible_to(user).unread().count(),
+    }

@@ -1,0 +1,85 @@
+"""The dashboard frame and the navigation: apps register their pieces here in AppConfig.ready().
+
+The core imports no app; an app adds a start-page widget or a navigation entry for the roles
+that use it, and the core's start page renders what is registered for the viewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+ALL_ROLES = frozenset(
+    {"community_admin", "staff", "grid_worker", "merchant", "volunteer", "department", "subdistrict_staff"}
+)
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A box on a role's start page: a template fragment and the context it needs."""
+
+    key: str
+    template: str
+    roles: frozenset[str]
+    context: Callable[[HttpRequest], dict[str, Any] | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: Any
+    url_name: str
+    roles: frozenset[str] = ALL_ROLES
+    order: int = 100
+    superuser_only: bool = False
+    icon: str = field(default="")
+
+
+_widgets: dict[str, Widget] = {}
+_nav: dict[str, NavItem] = {}
+
+
+def register_widget(widget: Widget) -> None:
+    _widgets[widget.key] = widget
+
+
+def register_nav(item: NavItem) -> None:
+    _nav[item.key] = item
+
+
+def _allowed(user: Any, roles: frozenset[str]) -> bool:
+    return getattr(user, "role", None) in roles or bool(getattr(user, "is_superuser", False))
+
+
+def widgets_for(request: HttpRequest) -> list[tuple[Widget, dict[str, Any]]]:
+    """The widgets of the viewer's role with their context; a widget may opt out with None."""
+    shown = []
+    for widget in sorted(_widgets.values(), key=lambda w: (w.order, w.key)):
+        if not _allowed(request.user, widget.roles):
+            continue
+        context = widget.context(request)
+        if context is not None:
+            shown.append((widget, context))
+    return shown
+
+
+def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
+    items = []
+    current = request.path
+    for item in sorted(_nav.values(), key=lambda i: (i.order, i.key)):
+        if item.superuser_only and not request.user.is_superuser:
+            continue
+        if not item.superuser_only and not _allowed(request.user, item.roles):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        active = current == url if url == "/" else current.startswith(url)
+        items.append({"key": item.key, "label": item.label, "url": url, "active": active, "icon": item.icon})
+    return items

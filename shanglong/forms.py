@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shanglong import media, roles
+from shanglong.actions import client_ip, record_access
+from shanglong.models import AccessAction, AccessLog, Community, Department, Role, User
+
+
+class ThrottledLoginForm(AuthenticationForm):
+    """Login that makes a person wait after too many failures for one account or one address."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The username or password is not right. Please try again."),
+        "throttled": _(
+            "Too many failed logins for this account or from this address. Please wait %(minutes)d minutes "
+            "and try again, or ask community staff to help."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = (self.cleaned_data.get("username") or "").strip()
+        ip = client_ip(self.request)
+        window = datetime.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+        if (
+            username
+            and AccessLog.objects.failed_logins_since(timezone.now() - window, username=username, ip=ip)
+            >= settings.LOGIN_FAILURE_LIMIT
+        ):
+            record_access(action=AccessAction.LOGIN_BLOCKED, request=self.request, username=username)
+            raise ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            record_access(action=AccessAction.LOGIN_FAILED, request=self.request, username=username)
+            raise
+
+
+class AttachmentField(forms.FileField):
+    """A file field that runs the shared upload checks (type, size) while the form validates."""
+
+    def __init__(self, *args: Any, images_only: bool = False, **kwargs: Any) -> None:
+        self.images_only = images_only
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        uploaded = super().clean(data, initial)
+        if uploaded:
+            media.prepare_upload(uploaded, images_only=self.images_only)
+            uploaded.seek(0)
+        return uploaded
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        if self.images_only:
+            attrs["accept"] = "image/jpeg,image/png,image/webp"
+        return attrs
+
+
+def grantable_roles(creator: Any) -> list[tuple[str, str]]:
+    """The roles a person may give to an account they create."""
+    if creator.is_superuser:
+        allowed = set(Role.values)
+    elif roles.is_subdistrict_staff(creator):
+        allowed = {Role.SUBDISTRICT_STAFF, Role.COMMUNITY_ADMIN, Role.STAFF, Role.DEPARTMENT}
+    elif roles.is_community_admin(creator):
+        allowed = {Role.COMMUNITY_ADMIN, Role.STAFF, Role.GRID_WORKER, Role.MERCHANT, Role.VOLUNTEER, Role.DEPARTMENT}
+    elif roles.is_community_staff(creator):
+        allowed = {Role.GRID_WORKER, Role.MERCHANT, Role.VOLUNTEER, Role.DEPARTMENT}
+    else:
+        allowed = set()
+    return [(value, label) for value, label in Role.choices if value in allowed]
+
+
+class AccountCreateForm(SetPasswordMixin, forms.ModelForm):
+    """Staff create accounts; nobody signs up for a staff role on their own."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields(label1=_("Initial password"))
+
+    class Meta:
+        model = User
+        fields = ["username", "full_name", "role", "community", "department", "mobile", "email"]
+
+    def __init__(self, *args: Any, creator: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.creator = creator
+        self.fields["role"].choices = grantable_roles(creator)
+        self.fields["community"].queryset = Community.objects.visible_to(creator)
+        self.fields["community"].required = not roles.is_subdistrict_staff(creator)
+        self.fields["department"].queryset = Department.objects.visible_to(creator)
+        if roles.is_community_staff(creator):
+            self.fields["community"].initial = creator.community_id
+
+    def clean_mobile(self) -> str:
+        mobile = (self.cleaned_data.get("mobile") or "").strip()
+        if mobile:
+            from shanglong.validators import validate_mobile
+
+            validate_mobile(mobile)
+        return mobile
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.validate_passwords()
+        role = cleaned.get("role")
+        if role == Role.DEPARTMENT and not cleaned.get("department"):
+            self.add_error("department", _("A department liaison needs a department."))
+        if role != Role.SUBDISTRICT_STAFF and not cleaned.get("community"):
+            self.add_error("community", _("Choose the community this person works in."))
+        return cleaned
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        self.validate_password_for_user(self.instance)
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user = self.set_password_and_save(user, commit=False)
+        community = self.cleaned_data.get("community")
+        user.subdistrict = community.subdistrict if community else self.creator.subdistrict
+        if commit:
+            user.save()
+        return user

@@ -1,0 +1,475 @@
+"""The core's records: the tenant roots, people, the access log, attachments, notifications.
+
+The core imports no app. Links from people to app objects (a grid assignment, a merchant's
+account, a volunteer profile) live in the apps and point at the User.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from shanglong import roles
+
+
+class Role(models.TextChoices):
+    """A person's primary role: it picks the start page. What they may see is the union of
+    what the role and their links (grid assignments, branch, merchant accounts...) give."""
+
+    COMMUNITY_ADMIN = "community_admin", _("Community administrator")
+    STAFF = "staff", _("Community staff")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    MERCHANT = "merchant", _("Merchant")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    DEPARTMENT = "department", _("Department liaison")
+    SUBDISTRICT_STAFF = "subdistrict_staff", _("Subdistrict staff")
+
+
+# --- Tenancy -------------------------------------------------------------------------------
+
+
+class SubdistrictQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> SubdistrictQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        subdistrict_id = roles.subdistrict_id_of(user)
+        if subdistrict_id is None or not roles.works_for_community(user):
+            return self.none()
+        return self.filter(pk=subdistrict_id)
+
+
+class Subdistrict(models.Model):
+    """街道: an administrative level above communities; its staff oversee all of them."""
+
+    name = models.CharField(_("name"), max_length=100)
+    district = models.CharField(_("district"), max_length=100)
+    code = models.CharField(_("code"), max_length=32, unique=True)
+
+    objects = SubdistrictQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("subdistrict")
+        verbose_name_plural = _("subdistricts")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommunityQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> CommunityQuerySet:
+        """Subdistrict staff see their subdistrict's communities; everyone else who works for
+        a community sees their own. Merchants and volunteers see their own community's name
+        through their own records, not through this list."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if roles.is_subdistrict_staff(user):
+            return self.filter(subdistrict_id=user.subdistrict_id)
+        if roles.works_for_community(user) and user.community_id:
+            return self.filter(pk=user.community_id)
+        return self.none()
+
+
+class Community(models.Model):
+    """社区: the tenant root. Every top-level record belongs to one, directly or through a grid."""
+
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, related_name="communities", verbose_name=_("subdistrict")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    area_km2 = models.DecimalField(_("area (km²)"), max_digits=8, decimal_places=3, null=True, blank=True)
+    boundary = models.JSONField(_("boundary (GeoJSON, WGS84)"), null=True, blank=True)
+    center_latitude = models.DecimalField(_("centre latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    center_longitude = models.DecimalField(_("centre longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    facts = models.JSONField(_("facts and figures"), default=dict, blank=True)
+
+    objects = CommunityQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DepartmentLevel(models.TextChoices):
+    COMMUNITY = "community", _("Community")
+    SUBDISTRICT = "subdistrict", _("Subdistrict")
+    DISTRICT = "district", _("District")
+
+
+class DepartmentQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DepartmentQuerySet:
+        """Departments are a shared directory: everyone working in a subdistrict sees the
+        departments of its communities, of the subdistrict itself and of the district."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        subdistrict_id = roles.subdistrict_id_of(user)
+        if subdistrict_id is None or not roles.works_for_community(user):
+            return self.none()
+        return self.filter(
+            Q(level=DepartmentLevel.DISTRICT)
+            | Q(subdistrict_id=subdistrict_id)
+            | Q(community__subdistrict_id=subdistrict_id)
+        )
+
+
+class Department(models.Model):
+    """职能部门: a functional department (司法所, 派出所, 执法中队, 民政 ...) that takes cases,
+    requests and ledger subjects."""
+
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=DepartmentLevel.choices)
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departments",
+        verbose_name=_("subdistrict"),
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departments",
+        verbose_name=_("community"),
+    )
+    contact = models.CharField(_("contact person"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    objects = DepartmentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["level", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "subdistrict", "community"], name="department_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+class PortalUserManager(UserManager):
+    def get_queryset(self) -> models.QuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def visible_to(self, user: Any) -> UserQuerySet:
+        return self.get_queryset().visible_to(user)
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> UserQuerySet:
+        """Who appears in people pickers: the viewer's own community's people (or the whole
+        subdistrict's, for subdistrict staff). Merchants, volunteers and outsiders see only
+        themselves."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if roles.is_subdistrict_staff(user):
+            return self.filter(Q(subdistrict_id=user.subdistrict_id) | Q(community__subdistrict_id=user.subdistrict_id))
+        if roles.works_for_community(user) and user.community_id:
+            return self.filter(community_id=user.community_id)
+        return self.filter(pk=user.pk)
+
+
+class User(AbstractUser):
+    """A person who logs in. The role picks the start page; the community or subdistrict
+    bounds what they may see; the department is set for department liaisons."""
+
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.STAFF)
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("subdistrict"),
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("community"),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("department"),
+    )
+
+    objects = PortalUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.username
+
+
+# --- Access log ----------------------------------------------------------------------------
+
+
+class AccessAction(models.TextChoices):
+    LOGIN = "login", _("Login")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    LOGIN_BLOCKED = "login_blocked", _("Login refused (too many failures)")
+    LOGOUT = "logout", _("Logout")
+    PASSWORD_CHANGE = "password_change", _("Password change")
+    REVEAL = "reveal", _("Reveal of masked data")
+    EXPORT = "export", _("Export")
+    EXPORT_UNMASKED = "export_unmasked", _("Unmasked export")
+    FILE_DOWNLOAD = "file_download", _("File download")
+
+
+class AppendOnlyError(RuntimeError):
+    """The access log cannot be edited or deleted from the application."""
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("The access log is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The access log is append-only; old rows leave only by purge_expired().")
+
+    def purge_expired(self, *, now: datetime.datetime | None = None) -> int:
+        """Remove rows older than the retention period (never less than 180 days)."""
+        days = max(180, settings.ACCESS_LOG_RETENTION_DAYS)
+        cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+        expired = AccessLog.objects.filter(at__lt=cutoff)
+        return expired._raw_delete(expired.db)
+
+    def failed_logins_since(self, since: datetime.datetime, *, username: str, ip: str | None) -> int:
+        who = Q(username__iexact=username)
+        if ip:
+            who |= Q(ip=ip)
+        return self.filter(action=AccessAction.LOGIN_FAILED, at__gte=since).filter(who).count()
+
+
+class AccessLog(models.Model):
+    """Who did what sensitive thing, when, from where: logins, failed logins, reveals of
+    masked data, exports. Append-only; kept at least 180 days."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=32, choices=AccessAction.choices)
+    target = models.CharField(_("what"), max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["action", "at"], name="accesslog_action_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The access log is append-only.")
+
+
+# --- Attachments ---------------------------------------------------------------------------
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def for_record(self, record: models.Model) -> AttachmentQuerySet:
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(record, for_concrete_model=False),
+            object_id=record.pk,
+        )
+
+
+class Attachment(models.Model):
+    """A stored file (photo, scan, document) that belongs to one record. It is served only
+    through a view that checks the viewer may see that record (its model's visible_to)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/", max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type_header = models.CharField(_("file type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["content_type", "object_id"], name="attachment_record")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type_header.startswith("image/")
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> NotificationQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(recipient=user)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def undelivered(self) -> NotificationQuerySet:
+        return self.filter(delivered_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One message to one person, shown in their inbox and sent through the channels.
+
+    The dedupe key is unique per recipient, so a sweep may insert in bulk while ignoring
+    conflicts and never tells anyone the same thing twice."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=64)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    delivery_report = models.CharField(_("delivery report"), max_length=255, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="notification_dedupe_per_recipient"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_inbox"),
+            models.Index(fields=["delivered_at"], name="notification_outbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- Scheduler heartbeat -------------------------------------------------------------------
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic job ran, so /healthz can tell whether beat is ticking."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Working-day calendar ------------------------------------------------------------------
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Public holiday")
+    MAKEUP_WORKDAY = "makeup_workday", _("Make-up working day")
+
+
+class CalendarDay(models.Model):
+    """A day that breaks the Monday-to-Friday rule: a public holiday on a weekday, or a
+    weekend day that is worked (调休). Time limits in working days are counted on these."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=CalendarDayKind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working-day calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"

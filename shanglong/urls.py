@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from django.views.i18n import JavaScriptCatalog, set_language
+
+from shanglong import views
+
+handler403 = "shanglong.views.error_403"
+handler404 = "shanglong.views.error_404"
+handler500 = "shanglong.views.error_500"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/new/", views.account_create, name="account_create"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
+    path("files/<int:pk>/", views.serve_attachment, name="attachment"),
+    path("admin/", admin.site.urls),
+]

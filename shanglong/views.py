@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from shanglong import dashboard, media, roles
+from shanglong.actions import record_access
+from shanglong.forms import AccountCreateForm, ThrottledLoginForm
+from shanglong.models import AccessAction, Heartbeat, Notification, User
+
+# --- Authentication ------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledLoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: ThrottledLoginForm) -> HttpResponse:
+        response = super().form_valid(form)
+        record_access(action=AccessAction.LOGIN, request=self.request, user=form.get_user())
+        return response
+
+    def get_default_redirect_url(self) -> str:
+        return start_page_url(self.request.user)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            record_access(action=AccessAction.LOGOUT, request=request)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        record_access(action=AccessAction.PASSWORD_CHANGE, request=self.request)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+    def get_success_url(self) -> str:
+        return reverse("home")
+
+
+def start_page_url(user: Any) -> str:
+    return reverse(roles.START_PAGES.get(getattr(user, "role", ""), "home"))
+
+
+# --- Start page ----------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Every role's start page: the widgets registered for the viewer's role."""
+    target = start_page_url(request.user)
+    if target != reverse("home"):
+        return redirect(target)
+    return render(request, "shanglong/home.html", {"widgets": dashboard.widgets_for(request)})
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+def account_list(request: HttpRequest) -> HttpResponse:
+    """People in the viewer's scope, and a form to create an account (staff only)."""
+    if not roles.can_manage_accounts(request.user):
+        raise PermissionDenied
+    query = (request.GET.get("q") or "").strip()
+    people = (
+        User.objects.visible_to(request.user)
+        .select_related("community", "department")
+        .order_by("community__code", "role", "username")
+    )
+    if query:
+        people = people.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    return render(request, "shanglong/account_list.html", {"page": page, "query": query})
+
+
+def account_create(request: HttpRequest) -> HttpResponse:
+    if not roles.can_manage_accounts(request.user):
+        raise PermissionDenied
+    form = AccountCreateForm(request.POST or None, creator=request.user)
+    if request.method == "POST" and form.is_valid():
+        person = form.save()
+        messages.success(request, _("Account %(username)s was created.") % {"username": person.username})
+        return redirect("account_list")
+    return render(request, "shanglong/account_form.html", {"form": form})
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = Notification.objects.visible_to(request.user).only(
+        "pk", "title", "body", "url", "created_at", "read_at", "kind"
+    )
+    page = Paginator(notifications, 30).get_page(request.GET.get("page"))
+    return render(request, "shanglong/notification_list.html", {"page": page})
+
+
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    if notification.url and request.POST.get("follow"):
+        return redirect(notification.url)
+    return redirect("notification_list")
+
+
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    Notification.objects.visible_to(request.user).unread().update(read_at=timezone.now())
+    messages.success(request, _("All messages are marked as read."))
+    return redirect("notification_list")
+
+
+# --- Files ---------------------------------------------------------------------------------
+
+
+@require_GET
+def serve_attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The only way to a stored file: 404 unless the viewer may see the record it belongs to."""
+    attachment = media.visible_attachment(request.user, pk)
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type_header,
+        as_attachment=not attachment.is_image and request.GET.get("inline") != "1",
+        filename=attachment.original_name,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Health --------------------------------------------------------------------------------
+
+
+def _check_database() -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # any failure to answer is "down"
+        return {"ok": False, "error": error.__class__.__name__}
+    return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _check_broker() -> dict[str, Any]:
+    url = settings.CELERY_BROKER_URL
+    started = time.monotonic()
+    if url.startswith("filesystem://"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        import os
+
+        ok = os.path.isdir(folder) and os.access(folder, os.W_OK)
+        return {"ok": ok, "kind": "filesystem"}
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as error:
+        return {"ok": False, "kind": "redis", "error": error.__class__.__name__}
+    return {"ok": True, "kind": "redis", "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _check_scheduler(database_ok: bool) -> dict[str, Any]:
+    if not database_ok:
+        return {"ok": False}
+    try:
+        beat = Heartbeat.objects.filter(name="beat").values_list("at", flat=True).first()
+    except Exception as error:
+        return {"ok": False, "error": error.__class__.__name__}
+    if beat is None:
+        return {"ok": False, "last_tick": None}
+    age = (timezone.now() - beat).total_seconds()
+    return {"ok": age < 180, "last_tick": beat.isoformat(), "age_s": round(age)}
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the database answers (the broker and scheduler are reported, not required)."""
+    database = _check_database()
+    broker = _check_broker()
+    scheduler = _check_scheduler(database["ok"])
+    status = 200 if database["ok"] else 503
+    body = {"status": "ok" if status == 200 else "down", "database": database, "broker": broker, "scheduler": scheduler}
+    return JsonResponse(body, status=status)
+
+
+# --- Error pages ---------------------------------------------------------------------------
+
+
+@login_not_required
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+@login_not_required
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+@login_not_required
+def error_500(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
