@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,5 +16,6 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": [], "unread_count": 0}
     return {
         "nav_items": dashboard.nav_for(request),
-        "unread_count": lambda: Notification.objects.visible_to(user).unread().count(),
+        # Counted lazily, and once per page however many templates ask.
+        "unread_count": functools.cache(lambda: Notification.objects.visible_to(user).unread().count()),
     }

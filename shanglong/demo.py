@@ -12,7 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.db import models
+
 from shanglong.models import Community, Department, DepartmentLevel, Role, Subdistrict, User
+from shanglong.workdays import load_official_calendar
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "Shanglong-2026"
@@ -58,15 +61,30 @@ SHANGLONG_WIDTH_DEG = 0.011318
 SHANGLONG_HEIGHT_DEG = 0.007748
 
 
+def upsert(model: type[models.Model], *, defaults: dict[str, Any], **lookup: Any) -> tuple[Any, bool]:
+    """update_or_create that saves only when a value differs, so seeding again writes no change
+    history (update_or_create saves every time, and each save is a history row)."""
+    instance = model._default_manager.filter(**lookup).first()
+    if instance is None:
+        return model._default_manager.create(**lookup, **defaults), True
+    changed = [name for name, value in defaults.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, defaults[name])
+    if changed:
+        instance.save(update_fields=changed)
+    return instance, False
+
+
 def seed(context: dict[str, Any]) -> None:
     facts = load_facts()
     street = facts["street"]
-    subdistrict, _ = Subdistrict.objects.update_or_create(
-        code="370502-wenhui", defaults={"name": street["name_zh"], "district": street["district_zh"]}
+    subdistrict, _ = upsert(
+        Subdistrict, code="370502-wenhui", defaults={"name": street["name_zh"], "district": street["district_zh"]}
     )
     info = facts["community"]
     lon, lat = info["approx_center_wgs84"]
-    shanglong, _ = Community.objects.update_or_create(
+    shanglong, _ = upsert(
+        Community,
         code="370502-wenhui-shanglong",
         defaults={
             "subdistrict": subdistrict,
@@ -88,7 +106,8 @@ def seed(context: dict[str, Any]) -> None:
     )
     departments = {}
     for name, level in DEPARTMENTS:
-        department, _ = Department.objects.update_or_create(
+        department, _ = upsert(
+            Department,
             name=name,
             subdistrict=subdistrict if level != DepartmentLevel.COMMUNITY else None,
             community=shanglong if level == DepartmentLevel.COMMUNITY else None,
@@ -111,3 +130,5 @@ def seed(context: dict[str, Any]) -> None:
         user.save()
         users[username] = user
     context.update({"subdistrict": subdistrict, "community": shanglong, "departments": departments, "users": users})
+    # The official holidays and make-up working days, so deadlines count right from the start.
+    load_official_calendar()

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shanglong import media, roles
 from shanglong.actions import client_ip, record_access
-from shanglong.models import AccessAction, AccessLog, Community, Department, Role, User
+from shanglong.models import AccessAction, AccessLog, CalendarDay, CalendarDayKind, Community, Department, Role, User
+from shanglong.workdays import is_weekend
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -134,3 +135,40 @@ class AccountCreateForm(SetPasswordMixin, forms.ModelForm):
         if commit:
             user.save()
         return user
+
+
+class CalendarDayForm(forms.ModelForm):
+    """One exception to the Monday-to-Friday rule: a holiday on a weekday or a worked weekend day."""
+
+    class Meta:
+        model = CalendarDay
+        fields = ["date", "kind", "name"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {"name": _("The holiday it belongs to, such as 国庆节.")}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        day, kind = cleaned.get("date"), cleaned.get("kind")
+        if day and kind == CalendarDayKind.HOLIDAY and is_weekend(day):
+            self.add_error(
+                "date",
+                _("%(date)s is a Saturday or Sunday, a day off anyway. Enter only the weekdays of a holiday.")
+                % {"date": day.isoformat()},
+            )
+        elif day and kind == CalendarDayKind.MAKEUP_WORKDAY and not is_weekend(day):
+            self.add_error(
+                "date",
+                _("%(date)s is a weekday. A make-up working day is a Saturday or Sunday that is worked.")
+                % {"date": day.isoformat()},
+            )
+        return cleaned
+
+    def validate_unique(self) -> None:
+        day = self.cleaned_data.get("date")
+        existing = CalendarDay.objects.filter(date=day).first() if day else None
+        if existing is not None:
+            self.add_error(
+                "date",
+                _("%(date)s is already in the calendar (%(kind)s). Remove it first to change it.")
+                % {"date": day.isoformat(), "kind": existing.get_kind_display()},
+            )

@@ -33,7 +33,8 @@ DOCUMENT_SIGNATURES = {
 }
 DOCUMENT_SUFFIXES = {".pdf": b"%PDF-", ".xlsx": b"PK\x03\x04"}
 
-Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
+# Refuse decompression bombs: above this many pixels an image is not decoded at all.
+MAX_IMAGE_PIXELS = 60_000_000
 
 
 class PreparedUpload:
@@ -86,6 +87,10 @@ def _clean_image(raw: bytes) -> tuple[bytes, str, str] | None:
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             probe.verify()
+            too_many_pixels = probe.size[0] * probe.size[1] > MAX_IMAGE_PIXELS
+        if too_many_pixels:
+            message = _("This picture is too large to process. Please send a smaller photo.")
+            raise ValidationError(message, code="too_large")
         image = Image.open(io.BytesIO(raw))
         image_format = image.format
         image.load()

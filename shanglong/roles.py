@@ -60,6 +60,11 @@ def can_manage_accounts(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or is_community_staff(user) or is_subdistrict_staff(user)
 
 
+def can_edit_calendar(user: Any) -> bool:
+    """The working-day calendar is shared by every community; community admins keep it."""
+    return bool(getattr(user, "is_superuser", False)) or is_community_admin(user)
+
+
 def subdistrict_id_of(user: Any) -> int | None:
     """The subdistrict a person belongs to, directly or through their community."""
     if getattr(user, "subdistrict_id", None):

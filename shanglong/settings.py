@@ -64,6 +64,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "shanglong",
+    "grids",
     "shanglong.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -170,21 +171,25 @@ if REDIS_URL:
 else:
     # Embedded default: kombu's filesystem transport, so a worker runs with no server at all.
     CELERY_BROKER_DIR = VAR_DIR / "celery"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+
+# Seconds between beat's heartbeats (/healthz reads them); tests run beat with a short interval.
+HEARTBEAT_INTERVAL = float(os.environ.get("HEARTBEAT_INTERVAL", "60"))
 
 # The whole schedule, in code. Every job is a set-based sweep, safe to run twice.
 CELERY_BEAT_SCHEDULE = {
     "scheduler-heartbeat": {
         "task": "shanglong.tasks.record_heartbeat_task",
-        "schedule": 60.0,
+        "schedule": HEARTBEAT_INTERVAL,
     },
     "deliver-notifications": {
         "task": "shanglong.tasks.deliver_notifications_task",
@@ -285,7 +290,9 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    # The preload flag only consents to the browsers' preload list (check --deploy asks for it);
+    # listing still needs a manual submission of the registrable domain.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -350,7 +357,12 @@ LOGGING = {
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "shanglong.api_auth.BearerTokenAuthentication",
+    ],
+    # Missing or refused credentials are 401 with a Bearer challenge (DRF would say 403).
+    "EXCEPTION_HANDLER": "shanglong.api_auth.api_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -360,7 +372,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # api_token_create: POST /api/v1/tokens/ (shanglong.api.ApiTokenCreateThrottle).
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "api_token_create": "10/hour"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shanglong community governance portal API",
@@ -369,6 +382,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Tags and operation ids from the resource (departments_list), not from "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Separate request and response components, so read-only fields are not asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Maps ----------------------------------------------------------------------------------

@@ -15,14 +15,15 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from shanglong import dashboard, media, roles
 from shanglong.actions import record_access
-from shanglong.forms import AccountCreateForm, ThrottledLoginForm
-from shanglong.models import AccessAction, Heartbeat, Notification, User
+from shanglong.forms import AccountCreateForm, CalendarDayForm, ThrottledLoginForm
+from shanglong.models import AccessAction, CalendarDay, CalendarDayKind, Heartbeat, Notification, User
 
 # --- Authentication ------------------------------------------------------------------------
 
@@ -199,7 +200,8 @@ def _check_scheduler(database_ok: bool) -> dict[str, Any]:
     if beat is None:
         return {"ok": False, "last_tick": None}
     age = (timezone.now() - beat).total_seconds()
-    return {"ok": age < 180, "last_tick": beat.isoformat(), "age_s": round(age)}
+    # Late after three missed ticks (and never stricter than three minutes).
+    return {"ok": age < max(180, 3 * settings.HEARTBEAT_INTERVAL), "last_tick": beat.isoformat(), "age_s": round(age)}
 
 
 @login_not_required
@@ -231,3 +233,73 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
 @login_not_required
 def error_500(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+# --- Working-day calendar ------------------------------------------------------------------
+# (Kept together here: the page, its form and its two writes.)
+
+CALENDAR_YEARS = range(2000, 2101)
+
+
+def _calendar_year(value: str | None) -> int:
+    try:
+        year = int(value or "")
+    except ValueError:
+        return timezone.localdate().year
+    return year if year in CALENDAR_YEARS else timezone.localdate().year
+
+
+def _render_calendar(request: HttpRequest, year: int, form: CalendarDayForm | None) -> HttpResponse:
+    days = list(CalendarDay.objects.filter(date__year=year).order_by("date"))
+    editable = roles.can_edit_calendar(request.user)
+    if editable and form is None:
+        form = CalendarDayForm()
+    context = {
+        "year": year,
+        "days": days,
+        "holiday_count": sum(1 for day in days if day.kind == CalendarDayKind.HOLIDAY),
+        "makeup_count": sum(1 for day in days if day.kind == CalendarDayKind.MAKEUP_WORKDAY),
+        "previous_year": year - 1 if year - 1 in CALENDAR_YEARS else None,
+        "next_year": year + 1 if year + 1 in CALENDAR_YEARS else None,
+        "can_edit": editable,
+        "form": form if editable else None,
+    }
+    return render(request, "shanglong/calendar.html", context)
+
+
+@require_GET
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The working-day calendar of a year: the public holidays that fall on weekdays and the
+    weekend days that are worked. Everyone may read it; the community admin keeps it."""
+    return _render_calendar(request, _calendar_year(request.GET.get("year")), None)
+
+
+@require_POST
+def calendar_add(request: HttpRequest) -> HttpResponse:
+    if not roles.can_edit_calendar(request.user):
+        raise PermissionDenied
+    form = CalendarDayForm(request.POST)
+    if not form.is_valid():
+        day = form.cleaned_data.get("date")
+        year = day.year if day and day.year in CALENDAR_YEARS else _calendar_year(request.POST.get("year"))
+        return _render_calendar(request, year, form)
+    day = form.save()
+    messages.success(
+        request,
+        _("%(date)s was added to the calendar as %(kind)s.")
+        % {"date": date_format(day.date, "DATE_FORMAT"), "kind": day.get_kind_display()},
+    )
+    # To the new row, so the person sees what they added.
+    return redirect(f"{reverse('calendar')}?year={day.date.year}#day-{day.date:%Y-%m-%d}")
+
+
+@require_POST
+def calendar_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    if not roles.can_edit_calendar(request.user):
+        raise PermissionDenied
+    day = get_object_or_404(CalendarDay, pk=pk)
+    year = day.date.year
+    label = date_format(day.date, "DATE_FORMAT")
+    day.delete()
+    messages.success(request, _("%(date)s was removed from the calendar.") % {"date": label})
+    return redirect(f"{reverse('calendar')}?year={year}")

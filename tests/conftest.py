@@ -192,9 +192,10 @@ def desktop(browser):
 
 
 def screenshot(page, name: str) -> None:
-    """Keep a screenshot as a test artifact under var/test-results/screenshots."""
+    """Keep a screenshot as a test artifact under var/screenshots (pytest-playwright empties its own
+    output folder at the start of every run)."""
     from django.conf import settings
 
-    folder = settings.VAR_DIR / "test-results" / "screenshots"
+    folder = settings.VAR_DIR / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
