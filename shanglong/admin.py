@@ -5,10 +5,21 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from shanglong.models import AccessLog, Attachment, CalendarDay, Community, Department, Notification, Subdistrict, User
+from shanglong.models import (
+    AccessLog,
+    ApiToken,
+    Attachment,
+    CalendarDay,
+    Community,
+    Department,
+    Notification,
+    Subdistrict,
+    User,
+)
 
 
 @admin.register(Subdistrict)
@@ -75,3 +86,27 @@ class AttachmentAdmin(admin.ModelAdmin):
 class CalendarDayAdmin(SimpleHistoryAdmin):
     list_display = ["date", "kind", "name"]
     list_filter = ["kind"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-mostly: tokens are issued by their owner (API or create_api_token, which show the
+    key once); here they can only be looked at and revoked."""
+
+    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["prefix", "name", "user__username"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke_tokens(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})

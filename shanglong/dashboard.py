@@ -82,4 +82,8 @@ def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
             continue
         active = current == url if url == "/" else current.startswith(url)
         items.append({"key": item.key, "label": item.label, "url": url, "active": active, "icon": item.icon})
+    # Only the most specific match is current: on /grids/map/ that is "Map", not also "Grids".
+    longest = max((len(entry["url"]) for entry in items if entry["active"]), default=0)
+    for entry in items:
+        entry["active"] = entry["active"] and len(entry["url"]) == longest
     return items

@@ -7,6 +7,9 @@ account, a volunteer profile) live in the apps and point at the User.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -473,3 +476,85 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+API_TOKEN_DEFAULT_DAYS = 90
+API_TOKEN_MAX_DAYS = 365
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ApiTokenQuerySet:
+        """A person sees and revokes their own tokens only (administrators use the admin)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+    def active(self, *, now: datetime.datetime | None = None) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def issue(self, *, user: Any, name: str, days: int = API_TOKEN_DEFAULT_DAYS) -> tuple[ApiToken, str]:
+        """Create a token and return it with its full key `<prefix>.<secret>`: the only moment
+        the key exists in clear. Only the SHA-256 of the secret is stored."""
+        if not 1 <= days <= API_TOKEN_MAX_DAYS:
+            raise ValueError(f"An API token lives 1 to {API_TOKEN_MAX_DAYS} days, not {days}.")
+        secret = secrets.token_urlsafe(32)
+        now = timezone.now()
+        while True:
+            prefix = secrets.token_hex(6)
+            if not self.filter(prefix=prefix).exists():
+                break
+        token = self.create(
+            user=user,
+            name=name,
+            prefix=prefix,
+            key_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            created_at=now,
+            expires_at=now + datetime.timedelta(days=days),
+        )
+        return token, f"{prefix}.{secret}"
+
+
+class ApiToken(models.Model):
+    """A key an app (a phone app, a script of the district's data office) uses to call the API
+    for one person. It expires (90 days by default, at most a year) and can be revoked; the
+    secret is shown once and never stored, only its SHA-256."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash (SHA-256)"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    def secret_matches(self, secret: str) -> bool:
+        """Constant-time comparison of the presented secret's hash with the stored one."""
+        return hmac.compare_digest(self.key_hash, hashlib.sha256(secret.encode()).hexdigest())
+
+    def revoke(self) -> bool:
+        """Revoke the token; False when it was already revoked (the first revocation stays)."""
+        now = timezone.now()
+        changed = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if changed:
+            self.revoked_at = now
+        return bool(changed)

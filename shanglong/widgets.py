@@ -66,4 +66,5 @@ def register() -> None:
     register_nav(
         NavItem("accounts", _("Accounts"), "account_list", frozenset({*STAFF_ROLES, "subdistrict_staff"}), order=95)
     )
+    register_nav(NavItem("calendar", _("Working-day calendar"), "calendar", frozenset({"community_admin"}), order=96))
     register_nav(NavItem("admin", _("Administration"), "admin:index", order=99, superuser_only=True))

@@ -32,3 +32,5 @@ class Command(BaseCommand):
         for username, full_name, role, superuser, _department in DEMO_USERS:
             extra = " + superuser" if superuser else ""
             self.stdout.write(f"  {username:<10} {full_name}  {Role(role).label}{extra}")
+        for username, full_name, role in context.get("extra_logins", []):
+            self.stdout.write(f"  {username:<10} {full_name}  {Role(role).label}")

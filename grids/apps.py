@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GridsConfig(AppConfig):
+    """Organisation and grid work: party organisations, grids, who is on duty, compounds."""
+
+    name = "grids"
+    verbose_name = _("Organisation and grids")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from grids import api, widgets
+
+        widgets.register()
+        api.register()

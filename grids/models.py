@@ -1,0 +1,388 @@
+"""The community's organisation and territory: party organisations, grids, who is on duty in
+each grid, and the residential compounds that lie in them.
+
+Scoping: every model here has `objects.visible_to(user)`. What decides which grids a person may
+see is written once, in `visible_grid_ids(user)`; the other models reuse it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import BooleanField, Case, ExpressionWrapper, Prefetch, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from grids import geometry
+from shanglong import roles
+from shanglong.models import Community, Role
+
+# --- Scoping -------------------------------------------------------------------------------
+
+
+def community_scope(user: Any, field: str = "community") -> Q | None:
+    """Q over a model with a community FK at `field`, for the roles that see whole communities:
+    subdistrict staff their subdistrict's communities; community staff, the community admin and
+    department liaisons (read only) their own community. None for everyone else."""
+    if roles.is_subdistrict_staff(user) and user.subdistrict_id:
+        return Q(**{f"{field}__subdistrict_id": user.subdistrict_id})
+    if (roles.is_community_staff(user) or roles.is_department(user)) and user.community_id:
+        return Q(**{f"{field}_id": user.community_id})
+    return None
+
+
+def visible_grid_ids(user: Any) -> models.QuerySet:
+    """The ids of the grids a person may see, as a subquery: THE grid rule of the whole app.
+
+    The union of: the communities their role covers (see community_scope); the grids of the
+    party branches they are secretary of (whatever their role); the grids they are currently
+    assigned to. Merchants, volunteers and outsiders get none (unless one of them leads a branch).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Grid.objects.none().values("pk")
+    if user.is_superuser:
+        return Grid.objects.values("pk")
+    rule = Q(branch__secretary_id=user.pk) | Q(
+        pk__in=GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
+    )
+    whole_communities = community_scope(user)
+    if whole_communities is not None:
+        rule |= whole_communities
+    return Grid.objects.filter(rule).values("pk")
+
+
+def _role_works_for_community(role: str) -> bool:
+    return roles.works_for_community(SimpleNamespace(is_authenticated=True, role=role))
+
+
+# The roles whose people work for a community, as values for a query (role__in=...), taken from
+# shanglong.roles' predicate so the definition stays there.
+COMMUNITY_WORK_ROLES = frozenset(value for value in Role.values if _role_works_for_community(value))
+
+
+def can_edit(user: Any) -> bool:
+    """Who keeps the organisation registry (grids, assignments, compounds): community staff."""
+    return bool(getattr(user, "is_superuser", False)) or roles.is_community_staff(user)
+
+
+def _editable_community_q(user: Any, field: str) -> Q | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.is_superuser:
+        return Q()
+    if roles.is_community_staff(user) and user.community_id:
+        return Q(**{f"{field}_id": user.community_id})
+    return None
+
+
+# --- Party organisations -------------------------------------------------------------------
+
+
+class OrganisationKind(models.TextChoices):
+    COMMUNITY_COMMITTEE = "community_committee", _("Community party committee")
+    DISTRICT_JOINT_COMMITTEE = "district_joint_committee", _("Business-district joint party committee")
+    GRID_BRANCH = "grid_branch", _("Grid party branch")
+    UNIT_ORGANISATION = "unit_organisation", _("Resident unit or enterprise party organisation")
+
+
+class PartyOrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> PartyOrganisationQuerySet:
+        """The organisations of the communities a person's role covers; otherwise the ones they
+        lead and the branches of the grids they may see."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        rule = Q(secretary_id=user.pk) | Q(
+            pk__in=Grid.objects.filter(pk__in=visible_grid_ids(user)).values("branch_id")
+        )
+        whole_communities = community_scope(user)
+        if whole_communities is not None:
+            rule |= whole_communities
+        return self.filter(rule)
+
+    def editable_by(self, user: Any) -> PartyOrganisationQuerySet:
+        rule = _editable_community_q(user, "community")
+        return self.none() if rule is None else self.filter(rule)
+
+    def branches(self) -> PartyOrganisationQuerySet:
+        return self.filter(kind=OrganisationKind.GRID_BRANCH)
+
+
+class PartyOrganisation(models.Model):
+    """A party organisation of the community's work: the community party committee (社区党委),
+    the business-district joint party committee (商圈综合党委: it spans the community and the
+    resident-unit and enterprise organisations that join it), the grid party branches (网格党支部)
+    that lead the grids, and those unit organisations and joint branches (驻区单位党组织, 联合支部)."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="party_organisations", verbose_name=_("community")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=32, choices=OrganisationKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent organisation"),
+    )
+    secretary = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_organisations",
+        verbose_name=_("secretary"),
+    )
+
+    objects = PartyOrganisationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("party organisation")
+        verbose_name_plural = _("party organisations")
+        ordering = ["community_id", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="partyorganisation_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.parent_id is None:
+            return
+        if self.community_id and self.parent.community_id != self.community_id:
+            raise ValidationError({"parent": _("The parent organisation belongs to another community.")})
+        seen = {self.pk} if self.pk else set()
+        ancestor: PartyOrganisation | None = self.parent
+        while ancestor is not None:
+            if ancestor.pk in seen:
+                raise ValidationError({"parent": _("An organisation cannot be placed under itself.")})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+
+# --- Grids ---------------------------------------------------------------------------------
+
+
+class GridQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> GridQuerySet:
+        """The grids a person may see: see visible_grid_ids, the one rule."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(pk__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> GridQuerySet:
+        """The grids a person may change: community staff their community's, a superuser all."""
+        rule = _editable_community_q(user, "community")
+        return self.none() if rule is None else self.filter(rule)
+
+    def active(self) -> GridQuerySet:
+        return self.filter(is_active=True)
+
+    def mapped_for(self, user: Any) -> GridQuerySet:
+        """The grids drawn on a person's map: THE one place for the map's rule.
+
+        Every grid boundary of the communities the person works in is drawn (a grid worker
+        needs the neighbouring grids' borders to know the territory), whatever visible_to says.
+        Who is on duty is attached only for the grids in visible_to: each grid gets
+        `people_visible` (a boolean) and `people_on_duty` (its current assignments, empty when
+        not visible). Merchants, volunteers and outsiders get no grids at all.
+        """
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if not user.is_superuser and not roles.works_for_community(user):
+            return self.none()
+        communities = Community.objects.visible_to(user).values("pk")
+        return (
+            self.filter(community_id__in=communities)
+            .select_related("branch")
+            .annotate(people_visible=ExpressionWrapper(Q(pk__in=visible_grid_ids(user)), output_field=BooleanField()))
+            .with_people_on_duty(user)
+        )
+
+    def with_people_on_duty(self, user: Any) -> GridQuerySet:
+        """Attach `people_on_duty`: the current assignments the viewer may see (one query)."""
+        return self.prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=GridAssignment.objects.visible_to(user).current().select_related("user").by_duty(),
+                to_attr="people_on_duty",
+            )
+        )
+
+
+class Grid(models.Model):
+    """网格: the smallest unit of the community's territory, led by a grid party branch, with
+    its boundary (a GeoJSON polygon in WGS84) inside the community's."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("community")
+    )
+    code = models.CharField(
+        _("code"), max_length=16, help_text=_("Short code, unique in the community, for example 01.")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    branch = models.ForeignKey(
+        PartyOrganisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grids",
+        limit_choices_to={"kind": OrganisationKind.GRID_BRANCH},
+        verbose_name=_("grid party branch"),
+    )
+    boundary = models.JSONField(_("boundary (GeoJSON polygon, WGS84)"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = GridQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+        ordering = ["community_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "code"], name="grid_unique_code_per_community"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.branch_id is not None:
+            if self.branch.kind != OrganisationKind.GRID_BRANCH:
+                errors.setdefault("branch", []).append(_("Choose a grid party branch."))
+            elif self.community_id and self.branch.community_id != self.community_id:
+                errors.setdefault("branch", []).append(_("The branch belongs to another community."))
+        if self.boundary is not None and self.community_id is not None:
+            try:
+                self.boundary = geometry.validate_grid_boundary(self.boundary, self.community)
+            except ValidationError as error:
+                errors.setdefault("boundary", []).extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Grid assignments ----------------------------------------------------------------------
+
+
+class Duty(models.TextChoices):
+    HEAD = "head", _("Grid head")
+    FULL_TIME = "full_time", _("Full-time grid worker")
+    PART_TIME = "part_time", _("Part-time grid worker")
+    BUILDING_HEAD = "building_head", _("Building head")
+    POLICE = "police", _("Community police officer")
+
+
+class GridAssignmentQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> GridAssignmentQuerySet:
+        """Who is on duty where, for the grids the person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> GridAssignmentQuerySet:
+        rule = _editable_community_q(user, "grid__community")
+        return self.none() if rule is None else self.filter(rule)
+
+    def by_duty(self) -> GridAssignmentQuerySet:
+        """Grid head first, then full-time and part-time workers, building heads, police."""
+        rank = Case(*(When(duty=duty, then=Value(number)) for number, duty in enumerate(Duty.values)))
+        return self.order_by(rank, "since", "pk")
+
+    def current(self, on: datetime.date | None = None) -> GridAssignmentQuerySet:
+        """On duty on the day (today by default): started, and not yet ended."""
+        day = on or timezone.localdate()
+        return self.filter(since__lte=day).filter(Q(until__isnull=True) | Q(until__gte=day))
+
+
+class GridAssignment(models.Model):
+    """A person on duty in a grid (网格长, full- or part-time grid worker, building head,
+    community police officer) from `since` to `until` (the last day on duty; open while empty)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name=_("person")
+    )
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("grid"))
+    duty = models.CharField(_("duty"), max_length=16, choices=Duty.choices)
+    since = models.DateField(_("on duty since"), default=timezone.localdate)
+    until = models.DateField(_("last day on duty"), null=True, blank=True)
+
+    objects = GridAssignmentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("grid assignment")
+        verbose_name_plural = _("grid assignments")
+        ordering = ["grid_id", "since", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=models.F("since")),
+                name="gridassignment_until_after_since",
+                violation_error_message=_("The last day on duty cannot be before the first."),
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "until"], name="gridassignment_user_until")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.grid} · {self.get_duty_display()}"
+
+    def is_current(self, on: datetime.date | None = None) -> bool:
+        day = on or timezone.localdate()
+        return self.since <= day and (self.until is None or self.until >= day)
+
+
+# --- Compounds -----------------------------------------------------------------------------
+
+
+class CompoundQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> CompoundQuerySet:
+        """The compounds in the grids the person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> CompoundQuerySet:
+        rule = _editable_community_q(user, "grid__community")
+        return self.none() if rule is None else self.filter(rule)
+
+
+class Compound(models.Model):
+    """小区: a residential compound. Its grid follows from its position (see
+    grids.geometry.grid_for_point)."""
+
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("grid"))
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    buildings = models.PositiveIntegerField(_("buildings"), default=0)
+
+    objects = CompoundQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("residential compound")
+        verbose_name_plural = _("residential compounds")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "name"], name="compound_unique_name_per_grid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_position(self) -> bool:
+        return self.latitude is not None and self.longitude is not None

@@ -1,0 +1,321 @@
+"""Pages of the organisation registry: grids, compounds, party organisations and the map.
+
+Every queryset goes through visible_to (or, for the map's boundaries, mapped_for); editing is
+for community staff and goes through editable_by.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from grids.actions import AssignmentAlreadyEnded, end_assignment
+from grids.forms import AssignmentForm, CompoundForm, EndAssignmentForm, GridForm
+from grids.models import Compound, Grid, GridAssignment, OrganisationKind, PartyOrganisation, can_edit
+from shanglong import roles
+from shanglong.models import Community
+
+PAGE_SIZE = 50
+
+
+def _require_access(user: Any) -> None:
+    """The organisation pages are for people who work for a community, and for anyone who
+    leads a party organisation; merchants, volunteers and the public get 403."""
+    if user.is_superuser or roles.works_for_community(user):
+        return
+    if PartyOrganisation.objects.filter(secretary=user).exists():
+        return
+    raise PermissionDenied
+
+
+def _require_editor(user: Any) -> None:
+    if not can_edit(user):
+        raise PermissionDenied
+
+
+def _sees_several_communities(user: Any) -> bool:
+    return user.is_superuser or roles.is_subdistrict_staff(user)
+
+
+# --- Grids ---------------------------------------------------------------------------------
+
+
+def grid_list(request: HttpRequest) -> HttpResponse:
+    """The grids in the viewer's scope with their branch and who is on duty today."""
+    _require_access(request.user)
+    grids = (
+        Grid.objects.visible_to(request.user)
+        .select_related("branch", "community")
+        .with_people_on_duty(request.user)
+        .order_by("community_id", "code")
+    )
+    page = Paginator(grids, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "grids/grid_list.html",
+        {
+            "page": page,
+            "can_edit": can_edit(request.user),
+            "show_community": _sees_several_communities(request.user),
+        },
+    )
+
+
+def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One grid: its branch, compounds and the people on duty now."""
+    _require_access(request.user)
+    grid = get_object_or_404(
+        Grid.objects.visible_to(request.user)
+        .select_related("branch__secretary", "community")
+        .with_people_on_duty(request.user),
+        pk=pk,
+    )
+    compounds = Compound.objects.visible_to(request.user).filter(grid=grid).order_by("name")
+    editable = can_edit(request.user) and Grid.objects.editable_by(request.user).filter(pk=grid.pk).exists()
+    return render(request, "grids/grid_detail.html", {"grid": grid, "compounds": compounds, "can_edit": editable})
+
+
+def grid_create(request: HttpRequest) -> HttpResponse:
+    _require_editor(request.user)
+    form = GridForm(request.POST or None, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        grid = form.save()
+        messages.success(request, _("Grid %(grid)s was created.") % {"grid": grid})
+        return redirect("grids:grid_detail", pk=grid.pk)
+    return render(request, "grids/grid_form.html", {"form": form, "grid": None})
+
+
+def grid_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_editor(request.user)
+    grid = get_object_or_404(Grid.objects.visible_to(request.user).editable_by(request.user), pk=pk)
+    form = GridForm(request.POST or None, instance=grid, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        grid = form.save()
+        messages.success(request, _("Grid %(grid)s was saved.") % {"grid": grid})
+        return redirect("grids:grid_detail", pk=grid.pk)
+    return render(request, "grids/grid_form.html", {"form": form, "grid": grid})
+
+
+# --- Assignments ---------------------------------------------------------------------------
+
+
+def assignment_create(request: HttpRequest) -> HttpResponse:
+    """Put a person on duty in a grid."""
+    _require_editor(request.user)
+    initial = {}
+    if request.GET.get("grid", "").isdigit():
+        initial["grid"] = int(request.GET["grid"])
+    form = AssignmentForm(request.POST or None, editor=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        assignment = form.save()
+        messages.success(
+            request,
+            _("%(person)s is on duty in %(grid)s as %(duty)s.")
+            % {"person": assignment.user, "grid": assignment.grid, "duty": assignment.get_duty_display()},
+        )
+        return redirect("grids:grid_detail", pk=assignment.grid_id)
+    return render(request, "grids/assignment_form.html", {"form": form})
+
+
+def assignment_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End a person's duty in a grid (the record stays: it is part of the grid's trace)."""
+    _require_editor(request.user)
+    assignment = get_object_or_404(
+        GridAssignment.objects.visible_to(request.user).editable_by(request.user).select_related("grid", "user"),
+        pk=pk,
+    )
+    form = EndAssignmentForm(request.POST or None, assignment=assignment)
+    if request.method == "POST" and form.is_valid():
+        try:
+            end_assignment(assignment=assignment, until=form.cleaned_data["until"], by=request.user)
+        except AssignmentAlreadyEnded:
+            messages.error(request, _("This assignment had already ended; nothing was changed."))
+        else:
+            messages.success(
+                request,
+                _("%(person)s's duty in %(grid)s ends on %(until)s.")
+                % {"person": assignment.user, "grid": assignment.grid, "until": form.cleaned_data["until"]},
+            )
+        return redirect("grids:grid_detail", pk=assignment.grid_id)
+    return render(request, "grids/assignment_end.html", {"form": form, "assignment": assignment})
+
+
+# --- Compounds -----------------------------------------------------------------------------
+
+
+def compound_list(request: HttpRequest) -> HttpResponse:
+    _require_access(request.user)
+    query = (request.GET.get("q") or "").strip()
+    compounds = (
+        Compound.objects.visible_to(request.user)
+        .select_related("grid")
+        .order_by("grid__community_id", "grid__code", "name")
+    )
+    if query:
+        compounds = compounds.filter(Q(name__icontains=query) | Q(address__icontains=query))
+    page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "grids/compound_list.html", {"page": page, "query": query, "can_edit": can_edit(request.user)}
+    )
+
+
+def compound_create(request: HttpRequest) -> HttpResponse:
+    _require_editor(request.user)
+    form = CompoundForm(request.POST or None, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        compound = form.save()
+        messages.success(
+            request, _("%(compound)s was saved in %(grid)s.") % {"compound": compound, "grid": compound.grid}
+        )
+        return redirect("grids:compound_list")
+    return render(request, "grids/compound_form.html", {"form": form, "compound": None})
+
+
+def compound_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_editor(request.user)
+    compound = get_object_or_404(
+        Compound.objects.visible_to(request.user).editable_by(request.user).select_related("grid__community"), pk=pk
+    )
+    form = CompoundForm(request.POST or None, instance=compound, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        compound = form.save()
+        messages.success(
+            request, _("%(compound)s was saved in %(grid)s.") % {"compound": compound, "grid": compound.grid}
+        )
+        return redirect("grids:compound_list")
+    return render(request, "grids/compound_form.html", {"form": form, "compound": compound})
+
+
+# --- Party organisations -------------------------------------------------------------------
+
+KIND_ORDER = {kind: number for number, kind in enumerate(OrganisationKind.values)}
+
+
+def organisation_tree(request: HttpRequest) -> HttpResponse:
+    """The party organisations as a tree (committee, joint committee and its member
+    organisations, grid branches) with each branch's grids."""
+    _require_access(request.user)
+    organisations = list(PartyOrganisation.objects.visible_to(request.user).select_related("secretary", "community"))
+    grids_by_branch: dict[int, list[Grid]] = {}
+    for grid in (
+        Grid.objects.visible_to(request.user).filter(branch__isnull=False).only("pk", "code", "name", "branch_id")
+    ).order_by("code"):
+        grids_by_branch.setdefault(grid.branch_id, []).append(grid)
+    by_pk = {organisation.pk: organisation for organisation in organisations}
+    children: dict[int | None, list[PartyOrganisation]] = {}
+    for organisation in organisations:
+        parent = organisation.parent_id if organisation.parent_id in by_pk else None
+        children.setdefault(parent, []).append(organisation)
+
+    def node(organisation: PartyOrganisation) -> dict[str, Any]:
+        return {
+            "organisation": organisation,
+            "grids": grids_by_branch.get(organisation.pk, []),
+            "children": [node(child) for child in ordered(children.get(organisation.pk, []))],
+        }
+
+    def ordered(items: list[PartyOrganisation]) -> list[PartyOrganisation]:
+        # Branches follow their first grid (by name 第三 would come before 第二), the others their name.
+        def first_code(o: PartyOrganisation) -> str:
+            grids = grids_by_branch.get(o.pk)
+            return grids[0].code if grids else ""
+
+        return sorted(items, key=lambda o: (o.community_id, KIND_ORDER.get(o.kind, 99), first_code(o), o.name))
+
+    tree = [node(root) for root in ordered(children.get(None, []))]
+    return render(
+        request,
+        "grids/organisation_tree.html",
+        {"tree": tree, "show_community": _sees_several_communities(request.user)},
+    )
+
+
+# --- Map -----------------------------------------------------------------------------------
+
+# Branch colours on the map; static/grids/grids.css has the same list for the legend.
+BRANCH_COLOURS = 8
+
+
+def grid_map(request: HttpRequest, community_pk: int | None = None) -> HttpResponse:
+    """The community's map: every grid boundary, coloured by branch; who is on duty only for
+    the viewer's own grids (see GridQuerySet.mapped_for). People who oversee several communities
+    first choose one."""
+    if not (request.user.is_superuser or roles.works_for_community(request.user)):
+        raise PermissionDenied
+    communities = Community.objects.visible_to(request.user)
+    if community_pk is None:
+        if request.user.community_id is None:
+            return render(request, "grids/map_communities.html", {"communities": communities.order_by("code")})
+        community_pk = request.user.community_id
+    community = get_object_or_404(communities, pk=community_pk)
+    data = map_data(request, community)
+    return render(request, "grids/map.html", {"community": community, "map_data": data})
+
+
+def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
+    """What the map script draws, as plain data for json_script."""
+    user = request.user
+    grids = list(Grid.objects.mapped_for(user).filter(community=community, is_active=True).order_by("code"))
+    # Branches in the order of their first grid, so the colours follow the territory.
+    branches = list(dict.fromkeys(grid.branch for grid in grids if grid.branch_id))
+    colour_of = {branch.pk: number % BRANCH_COLOURS for number, branch in enumerate(branches)}
+    compounds = (
+        Compound.objects.visible_to(user)
+        .filter(grid__community=community, grid__is_active=True, latitude__isnull=False, longitude__isnull=False)
+        .only("pk", "name", "latitude", "longitude", "grid_id")
+        .order_by("name")
+    )
+    return {
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
+        if settings.MAP_TILE_URL
+        else None,
+        "community": {"name": community.name, "boundary": community.boundary},
+        "branches": [{"id": branch.pk, "name": branch.name, "colour": colour_of[branch.pk]} for branch in branches],
+        "grids": [
+            {
+                "id": grid.pk,
+                "code": grid.code,
+                "name": grid.name,
+                "branch": grid.branch.name if grid.branch_id else None,
+                "colour": colour_of.get(grid.branch_id),
+                "boundary": grid.boundary,
+                "people_visible": bool(grid.people_visible),
+                "on_duty": [
+                    {"name": assignment.user.display_name, "duty": assignment.get_duty_display()}
+                    for assignment in grid.people_on_duty
+                ]
+                if grid.people_visible
+                else None,
+                "url": reverse("grids:grid_detail", args=[grid.pk]) if grid.people_visible else None,
+            }
+            for grid in grids
+        ],
+        "all_people_visible": all(grid.people_visible for grid in grids),
+        "compounds": [
+            {
+                "name": compound.name,
+                "latitude": float(compound.latitude),
+                "longitude": float(compound.longitude),
+                "grid": compound.grid_id,
+            }
+            for compound in compounds
+        ],
+        "labels": {
+            "branch": _("Branch"),
+            "no_branch": _("No branch"),
+            "on_duty": _("On duty now"),
+            "nobody": _("Nobody is on duty."),
+            "not_yours": _("People on duty are shown for your own grids only."),
+            "open": _("Open the grid"),
+            "compound": _("Compound"),
+        },
+    }

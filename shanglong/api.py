@@ -1,0 +1,658 @@
+"""The API's base and the core's endpoints (Django REST Framework under /api/v1/).
+
+The base makes scoping the default, the way `visible_to(user)` is for pages:
+
+- `ScopedModelViewSet` / `ScopedReadOnlyViewSet` (the `ScopedViewSetMixin`): the queryset is
+  always `scoped_model.objects.visible_to(request.user)` plus the declared `select_related` /
+  `prefetch_related`; a class-level `queryset` is refused. Reads need a login, writes need
+  `can_write(request, obj)`, and a created or updated row must still be in scope afterwards.
+- `ScopedModelSerializer`: every relation it builds is a `ScopedRelatedField`, whose choices are
+  the related model's `visible_to(user)`: pointing at another community's row is a 400.
+- `ScopedFilterSet`: filter choices are bounded by the same scope.
+- `api_router`: apps register their viewsets here in `AppConfig.ready()`; everything is under
+  /api/v1/ in the URL namespace "api" (`reverse("api:department-list")`).
+
+Token authentication lives in `shanglong.api_auth` (see its docstring for why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import django_filters
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters.filterset import FilterSetMetaclass
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from shanglong import roles
+from shanglong.masking import mask_phone
+from shanglong.models import (
+    API_TOKEN_DEFAULT_DAYS,
+    API_TOKEN_MAX_DAYS,
+    ApiToken,
+    Community,
+    Department,
+    DepartmentLevel,
+    Notification,
+    Subdistrict,
+    User,
+)
+
+# --- Scoping helpers -----------------------------------------------------------------------
+
+
+def has_visible_to(model: type[models.Model]) -> bool:
+    manager = getattr(model, "objects", None)
+    return manager is not None and callable(getattr(manager, "visible_to", None))
+
+
+def visible_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
+    """The one way the API reads rows: the model's own scoping rule for this person."""
+    return model.objects.visible_to(user)
+
+
+def _require_visible_to(model: type[models.Model] | None, where: str) -> None:
+    if model is None or not has_visible_to(model):
+        name = model._meta.label if model is not None else "?"
+        raise ImproperlyConfigured(
+            f"{where}: {name} has no `objects.visible_to(user)`; the API only offers and reads rows through it."
+        )
+
+
+# --- Permissions ---------------------------------------------------------------------------
+
+
+class ScopedPermission(BasePermission):
+    """Reads need a login (what is read is bounded by the queryset's scope); writes ask the
+    view's `can_write(request, obj)`, first without the row, then with it."""
+
+    message = _("You may not change these records.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(view.can_write(request))
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(view.can_write(request, obj))
+
+
+# --- Filters -------------------------------------------------------------------------------
+
+_MODEL_FILTERS = (django_filters.ModelChoiceFilter, django_filters.ModelMultipleChoiceFilter)
+
+
+def _filter_related_model(filterset_class: type, model_filter: django_filters.Filter) -> type[models.Model] | None:
+    queryset = getattr(model_filter, "queryset", None)
+    if isinstance(queryset, models.QuerySet | models.Manager):
+        return queryset.model
+    model = filterset_class._meta.model
+    related = None
+    for part in model_filter.field_name.split("__"):
+        if model is None:
+            return None
+        try:
+            related = model._meta.get_field(part).related_model
+        except FieldDoesNotExist:
+            return None
+        model = related
+    return related
+
+
+class ScopedFilterSetMetaclass(FilterSetMetaclass):
+    """Checks at class build that every model choice filter points at a model with visible_to,
+    and leaves the class-level choices empty: only an instance (which knows the request) has any."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> type:
+        new_class = super().__new__(mcs, name, bases, attrs)
+        for filter_name, model_filter in new_class.base_filters.items():
+            if isinstance(model_filter, _MODEL_FILTERS):
+                model = _filter_related_model(new_class, model_filter)
+                _require_visible_to(model, f"{name}.{filter_name}")
+                model_filter.queryset = model._default_manager.none()
+        return new_class
+
+
+class ScopedFilterSet(django_filters.rest_framework.FilterSet, metaclass=ScopedFilterSetMetaclass):
+    """A FilterSet whose ModelChoiceFilter / ModelMultipleChoiceFilter choices are the related
+    model's `visible_to(request.user)`: filtering by another community's id is a 400."""
+
+    def __init__(self, data: Any = None, queryset: Any = None, *, request: Any = None, prefix: Any = None) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        user = getattr(request, "user", None)
+        for model_filter in self.filters.values():
+            if isinstance(model_filter, _MODEL_FILTERS):
+                model_filter.queryset = visible_queryset(_filter_related_model(type(self), model_filter), user)
+
+
+class ScopedFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, building `filterset_fields` on ScopedFilterSet and refusing a
+    filterset_class that is not one."""
+
+    filterset_base = ScopedFilterSet
+
+    def get_filterset_class(self, view: Any, queryset: Any = None) -> type | None:
+        filterset_class = super().get_filterset_class(view, queryset)
+        if filterset_class is not None and not issubclass(filterset_class, ScopedFilterSet):
+            raise ImproperlyConfigured(
+                f"{view.__class__.__name__}.filterset_class must subclass shanglong.api.ScopedFilterSet."
+            )
+        return filterset_class
+
+
+# --- Serializers ---------------------------------------------------------------------------
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary-key relation whose choices are `model.objects.visible_to(request.user)`, for
+    the request in the serializer's context. Without a request there are no choices."""
+
+    def __init__(self, model: type[models.Model] | None = None, **kwargs: Any) -> None:
+        queryset = kwargs.pop("queryset", None)
+        if model is None and queryset is not None:
+            model = queryset.model
+        if model is None and not kwargs.get("read_only"):
+            raise ImproperlyConfigured("ScopedRelatedField needs model=<the related model>.")
+        if model is not None:
+            _require_visible_to(model, "ScopedRelatedField")
+        self.scoped_model = model
+        super().__init__(**kwargs)
+        if model is not None and not self.read_only:
+            # Never read: get_queryset() decides. It is there for the schema generator and
+            # fails closed for any code that reads `.queryset` directly.
+            self.queryset = model._default_manager.none()
+
+    def get_queryset(self) -> models.QuerySet:
+        request = self.context.get("request")
+        return visible_queryset(self.scoped_model, getattr(request, "user", None))
+
+
+class MaskedPhoneField(serializers.CharField):
+    """A phone or mobile number: written in full, always read masked (138****5678)."""
+
+    def to_representation(self, value: Any) -> str:
+        return mask_phone(str(value) if value else "")
+
+
+class ScopedModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose automatically built relations are ScopedRelatedFields. A
+    relation to a model without `visible_to` is refused when the class is built, and so are
+    nested relations through `depth` (they would show related rows unscoped)."""
+
+    serializer_related_field = ScopedRelatedField
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        meta = getattr(cls, "Meta", None)
+        model = getattr(meta, "model", None)
+        if model is None:
+            return
+        if getattr(meta, "depth", 0):
+            raise ImproperlyConfigured(f"{cls.__name__}: `depth` is not allowed; nested rows would bypass scoping.")
+        for field in _built_relations(cls, meta, model):
+            _require_visible_to(field.related_model, f"{cls.__name__}.{field.name}")
+
+    def build_relational_field(self, field_name: str, relation_info: Any) -> tuple[type, dict[str, Any]]:
+        field_class, field_kwargs = super().build_relational_field(field_name, relation_info)
+        if "slug_field" in field_kwargs:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.{field_name}: relations through to_field are not supported; declare the field."
+            )
+        field_kwargs.pop("queryset", None)
+        field_kwargs["model"] = relation_info.related_model
+        return ScopedRelatedField, field_kwargs
+
+
+def _built_relations(serializer_class: type, meta: Any, model: type[models.Model]) -> Iterable[Any]:
+    """The model relations the serializer will build itself (not the declared fields)."""
+    declared = set(getattr(serializer_class, "_declared_fields", {}))
+    fields = getattr(meta, "fields", None)
+    exclude = set(getattr(meta, "exclude", None) or ())
+    if fields == serializers.ALL_FIELDS or fields is None:
+        candidates = [
+            field
+            for field in model._meta.get_fields()
+            if field.is_relation and not field.auto_created and field.related_model is not None
+        ]
+        names = None
+    else:
+        candidates = []
+        for name in fields:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if field.is_relation and field.related_model is not None:
+                candidates.append(field)
+        names = set(fields)
+    for field in candidates:
+        name = field.name
+        if name in declared or name in exclude or (names is not None and name not in names):
+            continue
+        yield field
+
+
+# --- Viewsets ------------------------------------------------------------------------------
+
+
+class ScopedViewSetMixin:
+    """The base of every API viewset over scoped data.
+
+    Subclasses set `scoped_model` and may set `select_related` and `prefetch_related`; the
+    queryset is `scoped_model.objects.visible_to(request.user)` with those (narrow it further
+    in `refine_queryset`). A class-level `queryset` is refused so nobody can bypass scoping.
+    Writes: `can_write(request, obj=None)` (default: superusers and community staff), and a
+    created or updated row must still be visible and writable afterwards, or nothing is saved.
+    Extra values for `serializer.save()` come from `save_kwargs(creating=...)`.
+    """
+
+    scoped_model: ClassVar[type[models.Model] | None] = None
+    select_related: ClassVar[tuple[str, ...]] = ()
+    prefetch_related: ClassVar[tuple[str | Prefetch, ...]] = ()
+    permission_classes: ClassVar[list[type[BasePermission]]] = [ScopedPermission]
+    filter_backends: ClassVar[list[type]] = [ScopedFilterBackend]
+
+    request: Request
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "queryset", None) is not None:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}: a class-level `queryset` is not allowed on a scoped viewset; "
+                "set `scoped_model` (and select_related / prefetch_related) instead."
+            )
+        if cls.scoped_model is not None:
+            _require_visible_to(cls.scoped_model, cls.__name__)
+        if not any(issubclass(permission, ScopedPermission) for permission in cls.permission_classes):
+            raise ImproperlyConfigured(f"{cls.__name__}.permission_classes must include ScopedPermission.")
+        for backend in cls.filter_backends:
+            if issubclass(backend, DjangoFilterBackend) and not issubclass(backend, ScopedFilterBackend):
+                raise ImproperlyConfigured(f"{cls.__name__}: use ScopedFilterBackend, not {backend.__name__}.")
+
+    def get_queryset(self) -> models.QuerySet:
+        if self.scoped_model is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no scoped_model.")
+        queryset = visible_queryset(self.scoped_model, self.request.user)
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        return self.refine_queryset(queryset)
+
+    def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        """Narrow or annotate the scoped queryset (never widen it)."""
+        return queryset
+
+    def can_write(self, request: Request, obj: Any = None) -> bool:
+        user = request.user
+        return bool(getattr(user, "is_superuser", False)) or roles.is_community_staff(user)
+
+    def save_kwargs(self, *, creating: bool) -> dict[str, Any]:
+        """Values the view sets on save (who created it, ...), not taken from the payload."""
+        return {}
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self.save_in_scope(serializer, **self.save_kwargs(creating=True))
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self.save_in_scope(serializer, **self.save_kwargs(creating=False))
+
+    def save_in_scope(self, serializer: serializers.BaseSerializer, **kwargs: Any) -> Any:
+        """Save, then check the row is (still) the writer's to see and write; else roll back."""
+        with transaction.atomic():
+            instance = serializer.save(**kwargs)
+            self.check_written_in_scope(instance)
+        return instance
+
+    def check_written_in_scope(self, instance: models.Model) -> None:
+        # One query: is the written row still in the writer's scope?
+        visible = visible_queryset(self.scoped_model, self.request.user).filter(pk=instance.pk).exists()
+        if not visible or not self.can_write(self.request, instance):
+            message = _("You may not write a record outside your scope.")
+            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """List, retrieve, create, update and delete rows of `scoped_model` within the viewer's scope."""
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """List and retrieve rows of `scoped_model` within the viewer's scope."""
+
+
+class ScopedRouter(DefaultRouter):
+    """A DefaultRouter that names routes after `scoped_model` (scoped viewsets have no
+    queryset) and refuses registrations once its URLs were built."""
+
+    def get_default_basename(self, viewset: Any) -> str:
+        model = getattr(viewset, "scoped_model", None)
+        if model is not None:
+            return model._meta.model_name
+        return super().get_default_basename(viewset)
+
+    def register(self, prefix: str, viewset: Any, basename: str | None = None) -> None:
+        if hasattr(self, "_urls"):
+            raise ImproperlyConfigured(
+                f"API route {prefix!r} registered after the URLs were built: register in AppConfig.ready()."
+            )
+        super().register(prefix, viewset, basename)
+
+
+api_router = ScopedRouter()
+
+
+# --- OpenAPI -------------------------------------------------------------------------------
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "shanglong.api_auth.BearerTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "<prefix>.<secret>",
+            "description": str(_("An API token from POST /api/v1/tokens/ or `manage.py create_api_token`.")),
+        }
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI 3 schema, for people who are logged in or hold a token (anonymous: 401)."""
+
+    permission_classes = [IsAuthenticated]
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from the vendored sidecar files, with its start script served as a file so
+    the page works under the Content-Security-Policy. A page: anonymous visitors go to login."""
+
+    permission_classes = [IsAuthenticated]
+    template_name = "shanglong/api_docs.html"
+    url_name = "api-schema"
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        # DRF exempts its views from LoginRequiredMiddleware; this one is a page like the others.
+        view.login_required = True
+        return view
+
+
+# --- Core serializers ----------------------------------------------------------------------
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class MeSerializer(ScopedModelSerializer):
+    community = NamedRefSerializer(read_only=True, allow_null=True)
+    subdistrict = NamedRefSerializer(read_only=True, allow_null=True)
+    department = NamedRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name", "role", "community", "subdistrict", "department"]
+        read_only_fields = fields
+
+
+class SubdistrictSerializer(ScopedModelSerializer):
+    class Meta:
+        model = Subdistrict
+        fields = ["id", "name", "district", "code"]
+
+
+class CommunitySerializer(ScopedModelSerializer):
+    class Meta:
+        model = Community
+        fields = [
+            "id",
+            "subdistrict",
+            "name",
+            "code",
+            "area_km2",
+            "center_latitude",
+            "center_longitude",
+            "boundary",
+        ]
+
+
+class DepartmentSerializer(ScopedModelSerializer):
+    phone = MaskedPhoneField(max_length=32, required=False, allow_blank=True)
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "level", "subdistrict", "community", "contact", "phone"]
+        extra_kwargs = {"subdistrict": {"required": False}, "community": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A department hangs at the level it says: a community's has its community only, a
+        subdistrict's its subdistrict only, a district's neither."""
+        current = {
+            name: attrs.get(name, getattr(self.instance, name, None)) for name in ("level", "subdistrict", "community")
+        }
+        level = current["level"]
+        if level == DepartmentLevel.COMMUNITY:
+            if current["community"] is None:
+                raise ValidationError({"community": _("A community department needs its community.")})
+            current["subdistrict"] = None
+        elif level == DepartmentLevel.SUBDISTRICT:
+            if current["subdistrict"] is None:
+                raise ValidationError({"subdistrict": _("A subdistrict department needs its subdistrict.")})
+            current["community"] = None
+        else:
+            current["subdistrict"] = current["community"] = None
+        attrs["subdistrict"], attrs["community"] = current["subdistrict"], current["community"]
+        # The database constraint treats empty levels as distinct (NULL), so check here.
+        duplicates = Department.objects.filter(
+            name=attrs.get("name", getattr(self.instance, "name", None)),
+            subdistrict=current["subdistrict"],
+            community=current["community"],
+        )
+        if self.instance is not None:
+            duplicates = duplicates.exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise ValidationError({"name": _("There is already a department of this name at this place.")})
+        return super().validate(attrs)
+
+
+class NotificationSerializer(ScopedModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class ApiTokenSerializer(ScopedModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at", "is_active"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text=_("What the token is for, e.g. the app's name."))
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=API_TOKEN_MAX_DAYS,
+        default=API_TOKEN_DEFAULT_DAYS,
+        help_text=_("Days until the token expires (1 to 365, 90 by default)."),
+    )
+
+
+class ApiTokenIssuedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(
+        read_only=True, help_text=_("The full key, shown only in this response: send it as 'Bearer <key>'.")
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+# --- Core endpoints ------------------------------------------------------------------------
+
+
+class MeView(APIView):
+    """The person calling: who they are and where they belong."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        # One query: the caller with their community, subdistrict and department. It is their
+        # own row, so no visible_to is needed.
+        person = User.objects.select_related("community", "subdistrict", "department").get(pk=request.user.pk)
+        return Response(MeSerializer(person, context={"request": request}).data)
+
+
+class SubdistrictViewSet(ScopedReadOnlyViewSet):
+    """Subdistricts the caller works in (subdistrict staff and community workers: their own)."""
+
+    scoped_model = Subdistrict
+    serializer_class = SubdistrictSerializer
+    filterset_fields = ["code"]
+
+
+class CommunityViewSet(ScopedReadOnlyViewSet):
+    """Communities the caller works for: their own, or every community of their subdistrict."""
+
+    scoped_model = Community
+    serializer_class = CommunitySerializer
+    filterset_fields = ["subdistrict", "code"]
+
+
+class DepartmentViewSet(ScopedModelViewSet):
+    """The shared directory of departments; community staff keep their own community's."""
+
+    scoped_model = Department
+    serializer_class = DepartmentSerializer
+    filterset_fields = ["level", "subdistrict", "community"]
+    # Departments are referred to by cases and accounts: they are not deleted through the API.
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def can_write(self, request: Request, obj: Any = None) -> bool:
+        user = request.user
+        if getattr(user, "is_superuser", False):
+            return True
+        if not roles.is_community_staff(user) or user.community_id is None:
+            return False
+        return obj is None or obj.community_id == user.community_id
+
+
+class NotificationFilterSet(ScopedFilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("Unread only"))
+
+    class Meta:
+        model = Notification
+        fields = ["kind"]
+
+
+class NotificationViewSet(ScopedReadOnlyViewSet):
+    """The caller's own inbox. Marking as read is the only write, and it is their own."""
+
+    scoped_model = Notification
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilterSet
+
+    def can_write(self, request: Request, obj: Any = None) -> bool:
+        return True  # the scope is the caller's own inbox
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = self.get_object()
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("NotificationsReadAll", {"marked": serializers.IntegerField()}),
+    )
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request: Request) -> Response:
+        marked = self.get_queryset().unread().update(read_at=timezone.now())
+        return Response({"marked": marked})
+
+
+class ApiTokenCreateThrottle(UserRateThrottle):
+    scope = "api_token_create"
+
+
+class ApiTokenViewSet(
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The caller's own API tokens: list, create (from a logged-in session; the key is shown
+    once), revoke."""
+
+    scoped_model = ApiToken
+    serializer_class = ApiTokenSerializer
+
+    def can_write(self, request: Request, obj: Any = None) -> bool:
+        return True  # the scope is the caller's own tokens
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        if self.action == "create":
+            throttles.append(ApiTokenCreateThrottle())
+        return throttles
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenIssuedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not isinstance(request.successful_authenticator, SessionAuthentication):
+            # A leaked token must not be able to mint fresh ones.
+            raise PermissionDenied(_("API tokens are created from a logged-in session, not with a token."))
+        form = ApiTokenCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        token, key = ApiToken.objects.issue(
+            user=request.user, name=form.validated_data["name"], days=form.validated_data["days"]
+        )
+        token.key = key
+        return Response(ApiTokenIssuedSerializer(token, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(request=None, responses=ApiTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        token = self.get_object()
+        token.revoke()
+        return Response(self.get_serializer(token).data, status=status.HTTP_200_OK)
+
+
+api_router.register("subdistricts", SubdistrictViewSet)
+api_router.register("communities", CommunityViewSet)
+api_router.register("departments", DepartmentViewSet)
+api_router.register("notifications", NotificationViewSet)
+api_router.register("tokens", ApiTokenViewSet)

@@ -1,0 +1,129 @@
+"""The grid map in a real browser, on the demo data: a grid worker on a phone sees all 13 grid
+boundaries and who is on duty in their own grid; staff on a desktop see the staff navigation.
+No Content-Security-Policy violation on the way."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from shanglong.demo import DEMO_PASSWORD
+from tests.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_data() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+def watch_console(page: Page) -> list[str]:
+    messages: list[str] = []
+
+    def keep(message: ConsoleMessage) -> None:
+        messages.append(f"{message.type}: {message.text}")
+
+    page.on("console", keep)
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    return messages
+
+
+def assert_no_csp_violation(messages: list[str]) -> None:
+    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
+    assert violations == [], violations
+    assert [m for m in messages if m.startswith("pageerror")] == []
+
+
+def log_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_grid_worker_sees_every_grid_on_the_phone_map(live_server, phone, demo_data):
+    console = watch_console(phone)
+    log_in(phone, live_server.url, "grid")
+    phone.goto(f"{live_server.url}/grids/map/")
+    expect(phone.locator("path.grid-shape.leaflet-interactive")).to_have_count(13)
+    expect(phone.locator("#grid-map")).to_have_attribute("data-grids-drawn", "13")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    # Only the compound of the worker's own grid is marked.
+    expect(phone.locator("path.compound-marker")).to_have_count(1)
+    screenshot(phone, "grids-map-grid-worker-phone")
+
+    # The first grid drawn is 网格01, the worker's own: its people on duty are shown.
+    phone.locator("path.grid-shape").first.click(position={"x": 8, "y": 8})
+    panel = phone.locator("#grid-panel")
+    expect(panel).to_have_attribute("data-grid", "01")
+    expect(panel).to_contain_text("第一网格党支部")
+    expect(panel).to_contain_text("张伟")
+    expect(panel).to_contain_text("王磊")
+    expect(phone.locator(".leaflet-popup")).to_be_visible()
+    phone.wait_for_timeout(400)  # the popup's pan animation
+    screenshot(phone, "grids-map-grid-worker-phone-popup")
+
+    # A neighbouring grid: its branch, but nobody's name.
+    phone.locator("path.grid-shape").nth(12).click(position={"x": 8, "y": 8})
+    expect(panel).to_have_attribute("data-grid", "13")
+    expect(panel).to_contain_text("第四网格党支部")
+    expect(panel).not_to_contain_text("胡斌")
+    assert_no_csp_violation(console)
+
+
+def test_staff_on_a_desktop_see_the_staff_navigation_and_the_map(live_server, desktop, demo_data):
+    console = watch_console(desktop)
+    log_in(desktop, live_server.url, "staff")
+    for key in ["grids", "grid_map", "accounts"]:
+        expect(desktop.locator(f'[data-nav="{key}"]')).to_be_visible()
+    desktop.click('[data-nav="grids"]')
+    desktop.wait_for_url(f"{live_server.url}/grids/")
+    expect(desktop.locator("[data-testid=grid-list] tbody tr")).to_have_count(13)
+    expect(desktop.locator("[data-testid=new-grid]")).to_be_visible()
+    screenshot(desktop, "grids-list-staff-desktop")
+
+    desktop.click('[data-nav="grid_map"]')
+    desktop.wait_for_url(f"{live_server.url}/grids/map/")
+    expect(desktop.locator("path.grid-shape")).to_have_count(13)
+    expect(desktop.locator("path.compound-marker")).to_have_count(13)
+    desktop.locator("path.grid-shape").nth(4).click(position={"x": 8, "y": 8})
+    expect(desktop.locator("#grid-panel")).to_contain_text("第二网格党支部")
+    expect(desktop.locator("#grid-panel")).to_contain_text("赵敏")  # 网格05's head, shown to staff
+    screenshot(desktop, "grids-map-staff-desktop")
+
+    desktop.goto(f"{live_server.url}/grids/organisations/")
+    expect(desktop.locator("[data-testid=organisation-tree]")).to_contain_text("商河路商圈综合党委")
+    screenshot(desktop, "grids-organisations-staff-desktop")
+    assert_no_csp_violation(console)
+
+
+def test_staff_on_a_phone_fix_a_crossing_boundary(live_server, phone, demo_data):
+    console = watch_console(phone)
+    log_in(phone, live_server.url, "staff")
+    phone.goto(f"{live_server.url}/grids/new/")
+    phone.fill("#id_code", "14")
+    phone.fill("#id_name", "网格14")
+    bow_tie = (
+        '{"type": "Polygon", "coordinates": [[[118.492, 37.461], [118.494, 37.463], [118.494, 37.461], '
+        "[118.492, 37.463], [118.492, 37.461]]]}"
+    )
+    phone.fill("#id_boundary", bow_tie)
+    phone.click("main form button[type=submit]")
+    expect(phone.locator("#id_boundary_error")).to_be_visible()
+    expect(phone.locator("#id_name")).to_have_value("网格14")
+    assert "118.494, 37.463" in phone.input_value("#id_boundary")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "grids-form-error-phone")
+    phone.fill(
+        "#id_boundary",
+        '{"type": "Polygon", "coordinates": [[[118.492, 37.461], [118.494, 37.461], [118.494, 37.463], '
+        "[118.492, 37.463], [118.492, 37.461]]]}",
+    )
+    phone.click("main form button[type=submit]")
+    expect(phone.locator("h1")).to_contain_text("网格14")
+    assert_no_csp_violation(console)
