@@ -44,10 +44,12 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from shanglong import roles
+from shanglong.actions import record_access
 from shanglong.masking import mask_phone
 from shanglong.models import (
     API_TOKEN_DEFAULT_DAYS,
     API_TOKEN_MAX_DAYS,
+    AccessAction,
     ApiToken,
     Community,
     Department,
@@ -641,6 +643,7 @@ class ApiTokenViewSet(
             user=request.user, name=form.validated_data["name"], days=form.validated_data["days"]
         )
         token.key = key
+        record_access(action=AccessAction.TOKEN_CREATED, request=request, target=f"api-token:{token.prefix}")
         return Response(ApiTokenIssuedSerializer(token, context=self.get_serializer_context()).data, status=201)
 
     @extend_schema(request=None, responses=ApiTokenSerializer)
@@ -648,6 +651,7 @@ class ApiTokenViewSet(
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         token = self.get_object()
         token.revoke()
+        record_access(action=AccessAction.TOKEN_REVOKED, request=request, target=f"api-token:{token.prefix}")
         return Response(self.get_serializer(token).data, status=status.HTTP_200_OK)
 
 

@@ -171,7 +171,23 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
         ordering = ["level", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "subdistrict", "community"], name="department_unique_name"),
+            # One name per owner. NULLs are distinct in a plain unique constraint, so each kind of
+            # owner (community, subdistrict, the district itself) gets its own conditional one.
+            models.UniqueConstraint(
+                fields=["name", "community"],
+                condition=Q(community__isnull=False),
+                name="department_unique_in_community",
+            ),
+            models.UniqueConstraint(
+                fields=["name", "subdistrict"],
+                condition=Q(community__isnull=True, subdistrict__isnull=False),
+                name="department_unique_in_subdistrict",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(community__isnull=True, subdistrict__isnull=True),
+                name="department_unique_in_district",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -264,6 +280,8 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", _("Export")
     EXPORT_UNMASKED = "export_unmasked", _("Unmasked export")
     FILE_DOWNLOAD = "file_download", _("File download")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
 
 class AppendOnlyError(RuntimeError):
@@ -298,7 +316,7 @@ class AccessLog(models.Model):
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,  # trace protects who it names: accounts end by is_active
         null=True,
         blank=True,
         related_name="+",

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shanglong.models import API_TOKEN_DEFAULT_DAYS, API_TOKEN_MAX_DAYS, ApiToken, User
+from shanglong.actions import record_access
+from shanglong.models import API_TOKEN_DEFAULT_DAYS, API_TOKEN_MAX_DAYS, AccessAction, ApiToken, User
 
 
 class Command(BaseCommand):
@@ -32,5 +33,11 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"The account {username!r} is disabled.")
         token, key = ApiToken.objects.issue(user=user, name=name[:100], days=days)
+        record_access(
+            action=AccessAction.TOKEN_CREATED,
+            user=user,
+            target=f"api-token:{token.prefix}",
+            detail="manage.py create_api_token",
+        )
         self.stderr.write(f"Token {token.prefix} for {username}, valid until {token.expires_at:%Y-%m-%d %H:%M %Z}.")
         self.stdout.write(key)
