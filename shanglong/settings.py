@@ -199,6 +199,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shanglong.tasks.purge_access_log_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    # The grid workers' visit reminders and the branch secretaries' overdue summaries.
+    "visit-reminders": {
+        "task": "grids.tasks.send_visit_reminders_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -386,6 +391,20 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Separate request and response components, so read-only fields are not asked for.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field names (kind, level...) other models use too.
+    "ENUM_NAME_OVERRIDES": {
+        "GroupKindEnum": "grids.models.people.GroupKind",
+        "ManagementLevelEnum": "grids.models.people.ManagementLevel",
+        "RegistrationStatusEnum": "grids.models.people.RegistrationStatus",
+        "RelationEnum": "grids.models.people.Relation",
+        "IdentityDocumentTypeEnum": "shanglong.validators.IdentityDocumentType",
+        "GenderEnum": "shanglong.validators.Gender",
+        "PartyMemberStatusEnum": "grids.models.party.MemberStatus",
+        "MobileDirectionEnum": "grids.models.party.MobileDirection",
+        "OrganisationalLifeKindEnum": "grids.models.party.LifeKind",
+        "AttendanceWayEnum": "grids.models.party.AttendanceWay",
+        "ClaimedTaskStatusEnum": "grids.models.party.TaskStatus",
+    },
 }
 
 # --- Maps ----------------------------------------------------------------------------------

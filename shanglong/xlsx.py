@@ -30,6 +30,7 @@ from django.http import HttpResponse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
@@ -202,6 +203,12 @@ def _header_texts(header: Header, field_name: str) -> set[str]:
     return texts
 
 
+def _lazy_list(headers: Iterable[Header]) -> Any:
+    """Headers joined for an error message, translated when the message is, not when it is raised."""
+    headers = list(headers)
+    return format_lazy(", ".join("{}" for _header in headers), *headers)
+
+
 def _cell_value(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -275,14 +282,14 @@ def read_rows(
             raise ValidationError(
                 _("The first rows of the sheet do not hold the headers of the template. Expected: %(headers)s."),
                 code="missing_headers",
-                params={"headers": ", ".join(str(header) for header in expected_headers.values())},
+                params={"headers": _lazy_list(expected_headers.values())},
             )
-        missing = [str(header) for name, header in expected_headers.items() if name not in positions]
+        missing = [header for name, header in expected_headers.items() if name not in positions]
         if missing:
             raise ValidationError(
                 _("The sheet lacks these columns: %(headers)s. Download the template and copy the data into it."),
                 code="missing_headers",
-                params={"headers": ", ".join(missing)},
+                params={"headers": _lazy_list(missing)},
             )
         rows: list[SheetRow] = []
         for number, line in enumerate(lines, start=header_number + 1):

@@ -3,6 +3,17 @@ grids, duty, compounds), people (addresses, residents, groups), party (party mem
 
 from __future__ import annotations
 
+from grids.views.ledger import (  # noqa: F401, E402
+    ledger_export,
+    ledger_list,
+    my_day,
+    subject_create,
+    subject_detail,
+    subject_edit,
+    subject_end,
+    visit_correct,
+    visit_create,
+)
 from grids.views.organisation import (  # noqa: F401
     BRANCH_COLOURS,
     KIND_ORDER,
@@ -19,4 +30,60 @@ from grids.views.organisation import (  # noqa: F401
     grid_map,
     map_data,
     organisation_tree,
+)
+from grids.views.party import (  # noqa: F401, E402
+    attendance_create,
+    hours_create,
+    in_work_report,
+    in_work_report_export,
+    in_work_report_list,
+    in_work_report_sent,
+    mobile_membership_create,
+    mobile_membership_edit,
+    party_member_create,
+    party_member_detail,
+    party_member_edit,
+    party_member_list,
+    registration_create,
+    registration_edit,
+    task_create,
+    task_edit,
+)
+from grids.views.patrols import (  # noqa: F401, E402
+    checklist_apply_template,
+    checklist_detail,
+    checklist_item_create,
+    checklist_item_edit,
+    checklist_item_move,
+    checklist_item_restore,
+    checklist_item_retire,
+    finding_create,
+    finding_detail,
+    finding_follow_up,
+    finding_list,
+    patrol_describe,
+    patrol_detail,
+    patrol_end,
+    patrol_history,
+    patrol_home,
+    patrol_mark,
+    patrol_start,
+)
+from grids.views.people import (  # noqa: F401, E402
+    export_decide,
+    export_requests,
+    group_access,
+    import_template,
+    membership_create,
+    membership_end,
+    resident_create,
+    resident_detail,
+    resident_edit,
+    resident_export,
+    resident_import,
+    resident_list,
+    resident_move_out,
+    resident_reveal,
+    tenancy_create,
+    tenancy_end,
 )

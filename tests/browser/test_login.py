@@ -47,8 +47,9 @@ def test_login_page_is_in_chinese(live_server, phone, console):
 
 def test_grid_worker_logs_in_on_a_phone_and_switches_to_english(live_server, phone, console, grid_worker):
     log_in(phone, live_server.url, "grid1")
-    phone.wait_for_url(f"{live_server.url}/")
-    expect(phone.locator('[data-start-page="grid_worker"]')).to_be_visible()
+    # A grid worker's start page is My day (grids sets roles.START_PAGES["grid_worker"]).
+    phone.wait_for_url(f"{live_server.url}/grids/my-day/")
+    expect(phone.locator("[data-testid=day-summary]")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     screenshot(phone, "start-grid-worker-phone")
 
@@ -64,10 +65,10 @@ def test_grid_worker_logs_in_on_a_phone_and_switches_to_english(live_server, pho
     screenshot(phone, "menu-grid-worker-phone")
 
     phone.click('footer [data-lang="en"]')
-    phone.wait_for_url(f"{live_server.url}/")
+    phone.wait_for_url(f"{live_server.url}/grids/my-day/")
     expect(phone.locator("html")).to_have_attribute("lang", "en")
     expect(phone.locator('footer [data-lang="en"]')).to_have_class("link current")
-    expect(phone.locator("main h1")).to_have_text("Hello, grid1")
+    expect(phone.locator("main h1")).to_have_text("My day")
     phone.click(".menu-toggle")
     expect(phone.locator("#site-nav button", has_text="Log out")).to_be_visible()
     screenshot(phone, "start-grid-worker-phone-en")

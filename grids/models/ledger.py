@@ -1,0 +1,614 @@
+"""The visit ledger (台账): the key enterprises, special groups and key persons a grid must visit,
+the rule that says how often, and the visits themselves (走访), kept as a trace (有痕).
+
+Rules written once:
+- `LedgerSubject.objects.visible_to(user)`: who sees which subject. A key enterprise follows the
+  grid rule (visible_grid_ids) or the responsible team (包保); a subject about a special group or
+  a key person is, on top of that, visible ONLY to those who see the resident's membership of that
+  group (`GroupMembership.objects.visible_to`, the people registry's one rule).
+- `LedgerSubjectQuerySet.with_status(on)`: due and overdue, computed in SQL for any number of
+  subjects (see the definitions there). Pages, exports, the API and the morning reminders all use it.
+- Visits are append-only: a correction is a new visit that points at the one it corrects; only
+  visits nobody has corrected count.
+
+Periods are local dates in the portal's time zone (settings.TIME_ZONE, Asia/Shanghai): weeks run
+Monday to Sunday, months are calendar months.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from grids.models.organisation import Grid, GridAssignment, visible_grid_ids
+from grids.models.patrols import Finding
+from grids.models.people import (
+    KEY_PERSON_KINDS,
+    SPECIAL_GROUP_KINDS,
+    GroupKind,
+    GroupMembership,
+    ManagementLevel,
+    Resident,
+    editable_grid_ids,
+)
+from shanglong import roles
+from shanglong.models import Attachment, Department
+
+# --- Kinds, ways, rules --------------------------------------------------------------------
+
+
+class SubjectKind(models.TextChoices):
+    KEY_ENTERPRISE = "key_enterprise", _("Key enterprise")
+    SPECIAL_GROUP = "special_group", _("Special group")
+    KEY_PERSON = "key_person", _("Key person")
+
+
+# Subjects about people in a group: visible only to those who see that group.
+SENSITIVE_KINDS = frozenset({SubjectKind.SPECIAL_GROUP, SubjectKind.KEY_PERSON})
+
+
+class VisitPeriod(models.TextChoices):
+    WEEK = "week", _("per week")
+    MONTH = "month", _("per month")
+
+
+class VisitWay(models.TextChoices):
+    FACE_TO_FACE = "face_to_face", _("Face to face (上门)")
+    PHONE = "phone", _("Phone call")
+    WECHAT = "wechat", _("WeChat")
+    JOINT = "joint", _("Joint visit with a department")
+
+
+# The ways that meet a face-to-face rule. A joint visit (联合走访) is made on the spot together with
+# a department, so it is face to face too; a phone call or a WeChat message never is.
+IN_PERSON_WAYS = (VisitWay.FACE_TO_FACE, VisitWay.JOINT)
+
+
+class VisitRule(NamedTuple):
+    visits: int
+    period: str
+    face_to_face_only: bool
+
+
+def default_visit_rule(*, level: str, group: str = "") -> VisitRule:
+    """The rule a management level sets: the strict level once a week and face to face; elderly
+    people living alone once a week, where a phone call counts; everyone else once a month."""
+    if level == ManagementLevel.STRICT:
+        return VisitRule(1, VisitPeriod.WEEK, True)
+    if group == GroupKind.ELDERLY_ALONE:
+        return VisitRule(1, VisitPeriod.WEEK, False)
+    return VisitRule(1, VisitPeriod.MONTH, False)
+
+
+def kind_for_group(group: str) -> str:
+    return SubjectKind.KEY_PERSON if group in KEY_PERSON_KINDS else SubjectKind.SPECIAL_GROUP
+
+
+# --- Periods -------------------------------------------------------------------------------
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    """Local midnight at the start of the day, as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min), timezone.get_default_timezone())
+
+
+@dataclass(frozen=True)
+class Period:
+    """A week (Monday to Sunday) or a calendar month: its first and last day."""
+
+    kind: str
+    first: datetime.date
+    last: datetime.date
+
+    @classmethod
+    def containing(cls, kind: str, day: datetime.date) -> Period:
+        if kind == VisitPeriod.WEEK:
+            first = day - datetime.timedelta(days=day.weekday())
+            return cls(kind, first, first + datetime.timedelta(days=6))
+        first = day.replace(day=1)
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        return cls(kind, first, following - datetime.timedelta(days=1))
+
+    @property
+    def starts_at(self) -> datetime.datetime:
+        return start_of_day(self.first)
+
+    @property
+    def ends_at(self) -> datetime.datetime:
+        """The first moment after the period (exclusive bound)."""
+        return start_of_day(self.last + datetime.timedelta(days=1))
+
+    def previous(self) -> Period:
+        return Period.containing(self.kind, self.first - datetime.timedelta(days=1))
+
+    def following(self) -> Period:
+        return Period.containing(self.kind, self.last + datetime.timedelta(days=1))
+
+    def days_left(self, day: datetime.date) -> int:
+        """Days from `day` to the end of the period, both counted."""
+        return (self.last - day).days + 1
+
+
+@dataclass(frozen=True)
+class LedgerCalendar:
+    """The periods that matter on one local day: this and the previous week and month, the
+    next ones, and the year."""
+
+    day: datetime.date
+
+    @classmethod
+    def on(cls, day: datetime.date | None = None) -> LedgerCalendar:
+        return cls(day or timezone.localdate())
+
+    def current(self, kind: str) -> Period:
+        return Period.containing(kind, self.day)
+
+    def previous(self, kind: str) -> Period:
+        return self.current(kind).previous()
+
+    def following(self, kind: str) -> Period:
+        return self.current(kind).following()
+
+    @property
+    def year_starts_at(self) -> datetime.datetime:
+        return start_of_day(self.day.replace(month=1, day=1))
+
+    @property
+    def year_ends_at(self) -> datetime.datetime:
+        return start_of_day(self.day.replace(year=self.day.year + 1, month=1, day=1))
+
+
+def _by_period(values: dict[str, Any], field: Any) -> Case:
+    """A CASE over the subject's period: the week's value for weekly rules, else the month's."""
+    return Case(
+        When(period=VisitPeriod.WEEK, then=Value(values[VisitPeriod.WEEK], output_field=field)),
+        default=Value(values[VisitPeriod.MONTH], output_field=field),
+        output_field=field,
+    )
+
+
+# --- Subjects ------------------------------------------------------------------------------
+
+
+def _team_links() -> models.QuerySet:
+    return LedgerSubject.team.through.objects.all()
+
+
+class LedgerSubjectQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> LedgerSubjectQuerySet:
+        """THE rule for who sees which ledger subject.
+
+        Everyone who works for the community sees the subjects of the grids they may see
+        (visible_grid_ids) and those whose responsible team they are on. A subject about a
+        special group or a key person is visible only where, besides, the person sees the
+        resident's membership of that group (GroupMembership.objects.visible_to): the community
+        admin, the grid workers on duty in the resident's grid, the responsible department and
+        the designated officer, as the community's access table says. Merchants, volunteers and
+        outsiders see none."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        in_scope = Q(grid_id__in=visible_grid_ids(user))
+        if roles.works_for_community(user):
+            in_scope |= Q(pk__in=_team_links().filter(user_id=user.pk).values("ledgersubject_id"))
+        sees_group = Exists(
+            GroupMembership.objects.visible_to(user).filter(resident_id=OuterRef("resident_id"), kind=OuterRef("group"))
+        )
+        return self.filter(in_scope).filter(Q(kind=SubjectKind.KEY_ENTERPRISE) | sees_group)
+
+    def editable_by(self, user: Any) -> LedgerSubjectQuerySet:
+        """Who keeps a subject (adds, changes, ends it): those who see it and may change the
+        registry of its grid: community staff their community's grids, grid workers the grids
+        they are on duty in today (the people registry's editable_grid_ids)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.visible_to(user).filter(grid_id__in=editable_grid_ids(user))
+
+    def visitable_by(self, user: Any) -> LedgerSubjectQuerySet:
+        """The subjects a person may record a visit for: those they see, still in the ledger.
+        Subdistrict staff read; they do not visit."""
+        if roles.is_subdistrict_staff(user) and not getattr(user, "is_superuser", False):
+            return self.none()
+        return self.visible_to(user).active()
+
+    def active(self, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
+        """In the ledger on the day: entered, and not yet left."""
+        return self.filter(_active_q(on or timezone.localdate()))
+
+    def in_care_of(self, user: Any, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
+        """The subjects a person answers for: those whose responsible team (包保) they are on,
+        and, where a subject has no team yet, those of the grids they are on duty in."""
+        teams = _team_links()
+        on_team = Q(pk__in=teams.filter(user_id=user.pk).values("ledgersubject_id"))
+        no_team = ~Exists(teams.filter(ledgersubject_id=OuterRef("pk")))
+        on_duty = Q(grid_id__in=GridAssignment.objects.current(on).filter(user_id=user.pk).values("grid_id"))
+        return self.filter(on_team | (on_duty & no_team))
+
+    def in_grid(self, grid: Grid | int) -> LedgerSubjectQuerySet:
+        return self.filter(grid_id=grid.pk if isinstance(grid, Grid) else grid)
+
+    def with_status(self, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
+        """Annotate each subject with its standing on the day, in SQL: one join to the visits
+        of the previous and current periods and aggregate counts over it (the database computes
+        each count once, however often the flags below refer to it).
+
+        - `visits_this_period`: the visits of the current period that meet the rule (any way,
+          or only in-person ones for a face-to-face rule; a corrected visit does not count, its
+          correction does);
+        - `visits_last_period`: the same for the previous period;
+        - `visits_needed`: how many more visits this period needs;
+        - `is_due`: the subject is in the ledger and still needs visits this period;
+        - `is_due_today`: it is due and the visits it needs fill every day left in the period
+          (today is the last chance to meet the rule: with one visit needed, the period's last day);
+        - `is_overdue`: it was in the ledger for the whole previous period, that period ended
+          without the required visits, and nobody has visited it since (one visit that meets
+          the rule this period clears it; it may still be due);
+        - `period_last_day`: the last day of the current period.
+
+        A subject that has left (left_on on or before the day) or not yet entered is neither.
+        The query groups by subject: to count subjects per grid, filter on pk__in of this one.
+        """
+        calendar = LedgerCalendar.on(on)
+        day = calendar.day
+        kinds = (VisitPeriod.WEEK, VisitPeriod.MONTH)
+        current = {kind: calendar.current(kind) for kind in kinds}
+        previous = {kind: calendar.previous(kind) for kind in kinds}
+        moment, date = DateTimeField(), DateField()
+        period_starts_at = _by_period({kind: current[kind].starts_at for kind in kinds}, moment)
+        period_ends_at = _by_period({kind: current[kind].ends_at for kind in kinds}, moment)
+        previous_starts_at = _by_period({kind: previous[kind].starts_at for kind in kinds}, moment)
+        # Only the visits of the two periods are joined (an index range on subject and time).
+        window = FilteredRelation(
+            "visits",
+            condition=Q(visits__visited_at__gte=min(previous[kind].starts_at for kind in kinds))
+            & Q(visits__visited_at__lt=max(current[kind].ends_at for kind in kinds)),
+        )
+        counted = Q(recent__correction__isnull=True) & (Q(face_to_face_only=False) | Q(recent__way__in=IN_PERSON_WAYS))
+        this_period = Q(recent__visited_at__gte=period_starts_at) & Q(recent__visited_at__lt=period_ends_at)
+        last_period = Q(recent__visited_at__gte=previous_starts_at) & Q(recent__visited_at__lt=period_starts_at)
+        active = _active_q(day)
+        return self.annotate(
+            recent=window,
+            previous_first_day=_by_period({kind: previous[kind].first for kind in kinds}, date),
+            period_last_day=_by_period({kind: current[kind].last for kind in kinds}, date),
+            days_left=_by_period({kind: current[kind].days_left(day) for kind in kinds}, IntegerField()),
+            visits_this_period=Count("recent", filter=counted & this_period),
+            visits_last_period=Count("recent", filter=counted & last_period),
+        ).annotate(
+            visits_needed=Greatest(F("visits_required") - F("visits_this_period"), Value(0)),
+            is_due=ExpressionWrapper(
+                active & Q(visits_this_period__lt=F("visits_required")), output_field=BooleanField()
+            ),
+            is_due_today=ExpressionWrapper(
+                active & Q(visits_this_period__lte=F("visits_required") - F("days_left")),
+                output_field=BooleanField(),
+            ),
+            is_overdue=ExpressionWrapper(
+                active
+                & Q(entered_on__lte=F("previous_first_day"))
+                & Q(visits_last_period__lt=F("visits_required"))
+                & Q(visits_this_period=0),
+                output_field=BooleanField(),
+            ),
+        )
+
+    def due(self) -> LedgerSubjectQuerySet:
+        """Subjects that still need visits this period (after with_status)."""
+        return self.filter(is_due=True)
+
+    def overdue(self) -> LedgerSubjectQuerySet:
+        return self.filter(is_overdue=True)
+
+    def needing_visits(self) -> LedgerSubjectQuerySet:
+        """Due or overdue (after with_status): what a reminder lists."""
+        return self.filter(Q(is_due=True) | Q(is_overdue=True))
+
+    def with_ledger_figures(self, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
+        """with_status plus what the paper ledger shows: the last visit, the visits of the year
+        (any way; corrected ones replaced by their corrections) and the next due date: the last
+        day of the period in which the next required visit must fall (none once it has left)."""
+        calendar = LedgerCalendar.on(on)
+        kinds = (VisitPeriod.WEEK, VisitPeriod.MONTH)
+        following = {kind: calendar.following(kind).last for kind in kinds}
+        counted = Visit.objects.counted().filter(subject_id=OuterRef("pk")).order_by().values("subject_id")
+        this_year = counted.filter(visited_at__gte=calendar.year_starts_at, visited_at__lt=calendar.year_ends_at)
+        return self.with_status(calendar.day).annotate(
+            last_visit_at=Subquery(counted.annotate(last=Max("visited_at")).values("last")[:1]),
+            visits_this_year=Coalesce(
+                Subquery(this_year.annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()), Value(0)
+            ),
+            next_due_on=Case(
+                When(~_active_q(calendar.day), then=Value(None, output_field=DateField())),
+                When(visits_this_period__lt=F("visits_required"), then=F("period_last_day")),
+                default=_by_period(following, DateField()),
+                output_field=DateField(),
+            ),
+        )
+
+
+def _active_q(day: datetime.date) -> Q:
+    """In the ledger on the day: entered on or before it, and not left on or before it."""
+    return Q(entered_on__lte=day) & (Q(left_on__isnull=True) | Q(left_on__gt=day))
+
+
+class LedgerSubject(models.Model):
+    """A line of the grid's visit ledger (台账): a key enterprise (重点企业), a person in a special
+    group (特殊群体) or a key person (重点人群) that the responsible team (包保) must visit as often
+    as the rule says. It carries its own display name, so it works alone (a merchant that needs
+    visits points here one-to-one from the merchants app). A subject is never deleted: it leaves
+    the ledger on `left_on`, which ends its reminders."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=SubjectKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_subjects",
+        verbose_name=_("resident"),
+    )
+    group = models.CharField(
+        _("group"),
+        max_length=32,
+        choices=GroupKind.choices,
+        blank=True,
+        help_text=_("For a special group or a key person: the resident's group."),
+    )
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="ledger_subjects", verbose_name=_("grid"))
+    team = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="ledger_subjects",
+        blank=True,
+        verbose_name=_("responsible team (包保)"),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_subjects",
+        verbose_name=_("responsible department"),
+    )
+    level = models.CharField(_("management level"), max_length=8, choices=ManagementLevel.choices)
+    visits_required = models.PositiveSmallIntegerField(
+        _("visits required"), default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    period = models.CharField(_("per"), max_length=8, choices=VisitPeriod.choices, default=VisitPeriod.MONTH)
+    face_to_face_only = models.BooleanField(_("face to face only"), default=False)
+    rule_is_custom = models.BooleanField(
+        _("custom rule"), default=False, help_text=_("Off: the rule follows the management level.")
+    )
+    entered_on = models.DateField(_("in the ledger since"), default=timezone.localdate)
+    left_on = models.DateField(_("left the ledger on"), null=True, blank=True)
+    note = models.CharField(
+        _("note"),
+        max_length=200,
+        blank=True,
+        help_text=_("Practical notes only (how to reach them, best time to visit). Never a diagnosis or an offence."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = LedgerSubjectQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("ledger subject")
+        verbose_name_plural = _("ledger subjects")
+        ordering = ["grid_id", "kind", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("entered_on")),
+                name="ledgersubject_left_after_entered",
+                violation_error_message=_("A subject cannot leave the ledger before it entered."),
+            ),
+            models.CheckConstraint(
+                condition=Q(visits_required__gte=1),
+                name="ledgersubject_visits_required_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=SubjectKind.KEY_ENTERPRISE, group="")
+                | Q(kind=SubjectKind.SPECIAL_GROUP, group__in=sorted(SPECIAL_GROUP_KINDS), resident__isnull=False)
+                | Q(kind=SubjectKind.KEY_PERSON, group__in=sorted(KEY_PERSON_KINDS), resident__isnull=False),
+                name="ledgersubject_group_matches_kind",
+                violation_error_message=_(
+                    "A special group or key person needs the resident and their group; an enterprise has no group."
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["grid", "left_on"], name="ledgersubject_grid_left")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.kind in SENSITIVE_KINDS
+
+    @property
+    def rule(self) -> VisitRule:
+        return VisitRule(self.visits_required, self.period, self.face_to_face_only)
+
+    def apply_default_rule(self) -> None:
+        """Set the rule from the management level, unless the rule is custom."""
+        if not self.rule_is_custom:
+            self.visits_required, self.period, self.face_to_face_only = default_visit_rule(
+                level=self.level, group=self.group
+            )
+
+    def is_active(self, on: datetime.date | None = None) -> bool:
+        day = on or timezone.localdate()
+        return self.entered_on <= day and (self.left_on is None or self.left_on > day)
+
+    def suggested_way(self) -> str:
+        """The way preselected when a visit is recorded: face to face where the rule asks for
+        it or for an enterprise; a phone call for people whose rule lets one count."""
+        if self.face_to_face_only or self.kind == SubjectKind.KEY_ENTERPRISE:
+            return VisitWay.FACE_TO_FACE
+        return VisitWay.PHONE
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.kind in SENSITIVE_KINDS:
+            if self.resident_id is None:
+                errors.setdefault("resident", []).append(_("Choose the resident this line is about."))
+            expected = SPECIAL_GROUP_KINDS if self.kind == SubjectKind.SPECIAL_GROUP else KEY_PERSON_KINDS
+            if self.group not in expected:
+                errors.setdefault("group", []).append(_("Choose a group of this kind."))
+        elif self.group:
+            errors.setdefault("group", []).append(_("An enterprise has no group."))
+        if self.left_on and self.entered_on and self.left_on < self.entered_on:
+            errors.setdefault("left_on", []).append(_("A subject cannot leave the ledger before it entered."))
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Visits --------------------------------------------------------------------------------
+
+
+class AppendOnlyVisitError(RuntimeError):
+    """Visits are a trace: a mistake is corrected by a new visit, never by an edit or delete."""
+
+
+class VisitQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> VisitQuerySet:
+        """A visit is seen by those who see its subject (the one ledger rule)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(subject_id__in=LedgerSubject.objects.visible_to(user).values("pk"))
+
+    def counted(self) -> VisitQuerySet:
+        """The visits that count: those nobody has corrected (a correction replaces its original)."""
+        return self.filter(correction__isnull=True)
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
+
+
+class Visit(models.Model):
+    """走访: one visit to a ledger subject, by one or more workers, in a way (face to face,
+    phone, WeChat, jointly with a department), with what was found, the help given and the
+    problems raised (a problem may become a grid Finding, linked here). Photos are attachments
+    of the visit; the
+    signature of the person visited is an image kept with the subject. Append-only: a correction
+    is a new visit that `corrects` the old one."""
+
+    subject = models.ForeignKey(
+        LedgerSubject, on_delete=models.PROTECT, related_name="visits", verbose_name=_("subject")
+    )
+    workers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="ledger_visits", verbose_name=_("workers"))
+    visited_at = models.DateTimeField(_("time of the visit"), default=timezone.now)
+    way = models.CharField(_("way"), max_length=16, choices=VisitWay.choices)
+    joint_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="joint_visits",
+        verbose_name=_("with the department"),
+    )
+    found = models.TextField(_("what was found"), blank=True)
+    help_given = models.TextField(_("help given"), blank=True)
+    problems = models.TextField(_("problems raised"), blank=True)
+    finding = models.OneToOneField(
+        Finding,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visit",
+        verbose_name=_("finding raised"),
+    )
+    signature = models.ForeignKey(
+        Attachment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("signature of the person visited"),
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    corrects = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="correction",
+        verbose_name=_("corrects the visit"),
+    )
+    correction_reason = models.CharField(_("reason for the correction"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    # The photos (attachments whose record is the visit), for prefetching.
+    attachments = GenericRelation(Attachment, content_type_field="content_type", object_id_field="object_id")
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_at", "-pk"]
+        indexes = [models.Index(fields=["subject", "visited_at"], name="visit_subject_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | ~Q(correction_reason=""),
+                name="visit_correction_has_reason",
+                violation_error_message=_("Say why the visit is corrected."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.visited_at)
+        return f"{self.subject} · {local:%Y-%m-%d %H:%M} · {self.get_way_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
+
+    @property
+    def is_face_to_face(self) -> bool:
+        return self.way in IN_PERSON_WAYS
+
+    @property
+    def has_position(self) -> bool:
+        return self.latitude is not None and self.longitude is not None

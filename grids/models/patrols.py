@@ -1,0 +1,549 @@
+"""Patrols: each grid's own checklist (差异化巡查重点清单), the walks through the grid against it
+(巡查), and the problems they find (发现问题).
+
+A grid's checklist is kept by its branch secretary and community staff, started from templates
+by site type (grids/data/checklist_templates.json). A grid worker patrols one of their grids on
+the phone, marking each item pass, fail or not applicable; a fail becomes a Finding, open until
+it is followed up and closed. Patrols, results and follow-ups are the grid's trace (有痕):
+results are one per item and patrol, follow-ups are append-only, and a checklist item that was
+used is retired, never deleted.
+
+Scoping: every model here has `objects.visible_to(user)` through its grid and
+`visible_grid_ids(user)`. Who may do what is written once each: `patrollable_grid_ids(user)`
+(start patrols, record and follow up findings) and `checklist_editable_grid_ids(user)`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
+
+from grids.models.organisation import Compound, Grid, GridAssignment, visible_grid_ids
+from shanglong import roles
+from shanglong.models import AppendOnlyError, Attachment
+from shanglong.validators import validate_latitude, validate_longitude
+
+TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "checklist_templates.json"
+
+# Photos a finding may carry: enough to show a problem, few enough for a phone on a slow network.
+MAX_FINDING_PHOTOS = 6
+
+MONTH_CHOICES = sorted(MONTHS.items())
+
+
+# --- Who may do what -----------------------------------------------------------------------
+
+
+def patrollable_grid_ids(user: Any) -> models.QuerySet:
+    """The ids of the grids in which a person may patrol, record findings and follow them up,
+    as a subquery.
+
+    The grids they are on duty in today, the grids of the party branches they lead, and for
+    community staff their community's grids. Subdistrict staff and department liaisons oversee
+    (they read through visible_grid_ids); merchants, volunteers and outsiders get none.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Grid.objects.none().values("pk")
+    if user.is_superuser:
+        return Grid.objects.values("pk")
+    rule = Q(branch__secretary_id=user.pk) | Q(
+        pk__in=GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
+    )
+    if roles.is_community_staff(user) and user.community_id:
+        rule |= Q(community_id=user.community_id)
+    return Grid.objects.filter(rule).values("pk")
+
+
+def checklist_editable_grid_ids(user: Any) -> models.QuerySet:
+    """The ids of the grids whose checklist a person may change: the grids of the branches they
+    lead, and for community staff their community's grids. Grid workers patrol against the
+    checklist but do not change it."""
+    if not getattr(user, "is_authenticated", False):
+        return Grid.objects.none().values("pk")
+    if user.is_superuser:
+        return Grid.objects.values("pk")
+    rule = Q(branch__secretary_id=user.pk)
+    if roles.is_community_staff(user) and user.community_id:
+        rule |= Q(community_id=user.community_id)
+    return Grid.objects.filter(rule).values("pk")
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The start of the month of `month` and of the next one, as aware local times."""
+    first = month.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.datetime.combine(first, datetime.time.min, tzinfo=zone),
+        datetime.datetime.combine(following, datetime.time.min, tzinfo=zone),
+    )
+
+
+# --- Site types and templates --------------------------------------------------------------
+
+
+class SiteType(models.TextChoices):
+    """What kind of place an item is about; each has a template of items to start from."""
+
+    RESTAURANT_GAS = "restaurant_gas", _("Restaurant gas safety")
+    SMALL_VENUE = "small_venue", _("Small venues")
+    FRONTAGE = "frontage", _("Frontage order")
+    PARKING = "parking", _("Parking order")
+    SANITATION = "sanitation", _("Sanitation")
+    FLOOD_POINT = "flood_point", _("Flood points in the rainy season")
+    OTHER = "other", _("Other")
+
+
+@cache
+def checklist_templates() -> dict[str, dict[str, Any]]:
+    """The templates of grids/data/checklist_templates.json by site type: {"season": (from,
+    until) or None, "items": [{"key", "text", "guidance"}]}. Read once per process."""
+    data = json.loads(TEMPLATES_FILE.read_text(encoding="utf-8"))
+    templates = {}
+    for template in data["templates"]:
+        site_type = SiteType(template["site_type"])
+        season = tuple(template["season"]) if template.get("season") else None
+        templates[site_type.value] = {"season": season, "items": template["items"]}
+    return templates
+
+
+# --- Checklists ----------------------------------------------------------------------------
+
+
+class ChecklistQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ChecklistQuerySet:
+        """The checklists of the grids the person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> ChecklistQuerySet:
+        return self.filter(grid_id__in=checklist_editable_grid_ids(user))
+
+
+class Checklist(models.Model):
+    """差异化巡查重点清单: a grid's own list of what to look at on a patrol, because a street of
+    restaurants needs other checks than a compound of flats. One per grid."""
+
+    grid = models.OneToOneField(Grid, on_delete=models.PROTECT, related_name="checklist", verbose_name=_("grid"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ChecklistQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("patrol checklist")
+        verbose_name_plural = _("patrol checklists")
+        ordering = ["grid_id"]
+
+    def __str__(self) -> str:
+        return str(_("Checklist of %(grid)s") % {"grid": self.grid})
+
+
+class ChecklistItemQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ChecklistItemQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(checklist__grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> ChecklistItemQuerySet:
+        return self.filter(checklist__grid_id__in=checklist_editable_grid_ids(user))
+
+    def in_use(self) -> ChecklistItemQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+    def in_season(self, month: int) -> ChecklistItemQuerySet:
+        """Items that apply in the month (1-12): all-year items and seasonal ones whose season
+        holds it (a season may run over the new year, November to February)."""
+        plain = Q(season_from__lte=models.F("season_until")) & Q(season_from__lte=month, season_until__gte=month)
+        over_new_year = Q(season_from__gt=models.F("season_until")) & (
+            Q(season_from__lte=month) | Q(season_until__gte=month)
+        )
+        return self.filter(Q(season_from__isnull=True) | plain | over_new_year)
+
+    def applicable(self, month: int) -> ChecklistItemQuerySet:
+        """What a patrol in the month checks: items in use and in season."""
+        return self.in_use().in_season(month)
+
+    def with_coverage(self, start: datetime.datetime, end: datetime.datetime) -> ChecklistItemQuerySet:
+        """Annotate how often each item was checked (passed or failed), failed and found not
+        applicable on the patrols started between start and end (the patrols the history lists
+        for the period): one aggregate query over the results. Counts describe the checklist's
+        coverage, never the people who patrolled."""
+        in_period = Q(results__patrol__started_at__gte=start, results__patrol__started_at__lt=end)
+        return self.annotate(
+            checked=Count(
+                "results", filter=in_period & Q(results__outcome__in=[Outcome.PASS, Outcome.FAIL]), distinct=True
+            ),
+            failed=Count("results", filter=in_period & Q(results__outcome=Outcome.FAIL), distinct=True),
+            not_applicable=Count(
+                "results", filter=in_period & Q(results__outcome=Outcome.NOT_APPLICABLE), distinct=True
+            ),
+        )
+
+
+class ChecklistItem(models.Model):
+    """One thing to look at on a patrol of the grid ("the gas hose is metal and at most 2 m").
+
+    Items come from a template (template_key "<site type>.<key>", so a template is applied
+    once) or are written by the grid's editors. An item that was used is retired, never deleted:
+    its results stay readable. A seasonal item (flood points: June to September) applies only in
+    its months."""
+
+    checklist = models.ForeignKey(
+        Checklist, on_delete=models.PROTECT, related_name="items", verbose_name=_("checklist")
+    )
+    text = models.CharField(_("what to check"), max_length=200)
+    guidance = models.TextField(_("how to check"), blank=True)
+    site_type = models.CharField(_("site type"), max_length=32, choices=SiteType.choices, default=SiteType.OTHER)
+    template_key = models.CharField(_("template item"), max_length=64, blank=True, editable=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    season_from = models.PositiveSmallIntegerField(
+        _("season from"),
+        choices=MONTH_CHOICES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("For a seasonal item, the first month it applies; leave empty for all year."),
+    )
+    season_until = models.PositiveSmallIntegerField(
+        _("season until"),
+        choices=MONTH_CHOICES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("The last month it applies."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    objects = ChecklistItemQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["checklist_id", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checklist", "template_key"],
+                condition=~Q(template_key=""),
+                name="checklistitem_template_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(season_from__isnull=True, season_until__isnull=True)
+                | Q(season_from__isnull=False, season_until__isnull=False),
+                name="checklistitem_season_complete",
+                violation_error_message=_("A season needs both its first and its last month."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def clean(self) -> None:
+        if (self.season_from is None) != (self.season_until is None):
+            missing = "season_until" if self.season_until is None else "season_from"
+            raise ValidationError({missing: _("A season needs both its first and its last month.")})
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def is_seasonal(self) -> bool:
+        return self.season_from is not None
+
+    def applies_in(self, month: int) -> bool:
+        if self.season_from is None or self.season_until is None:
+            return True
+        if self.season_from <= self.season_until:
+            return self.season_from <= month <= self.season_until
+        return month >= self.season_from or month <= self.season_until
+
+    def season_label(self) -> str:
+        if self.season_from is None or self.season_until is None:
+            return ""
+        return str(_("%(first)s to %(last)s") % {"first": MONTHS[self.season_from], "last": MONTHS[self.season_until]})
+
+
+# --- Patrols -------------------------------------------------------------------------------
+
+
+class PatrolStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    ENDED = "ended", _("Ended")
+
+
+class PatrolQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> PatrolQuerySet:
+        """The patrols of the grids the person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(grid_id__in=visible_grid_ids(user))
+
+    def in_progress(self) -> PatrolQuerySet:
+        return self.filter(status=PatrolStatus.IN_PROGRESS)
+
+    def started_between(self, start: datetime.datetime, end: datetime.datetime) -> PatrolQuerySet:
+        return self.filter(started_at__gte=start, started_at__lt=end)
+
+    def with_tally(self) -> PatrolQuerySet:
+        """Annotate how many items were marked and how many failed (one query with the rows)."""
+        return self.annotate(
+            marked=Count("results", distinct=True),
+            failed=Count("results", filter=Q(results__outcome=Outcome.FAIL), distinct=True),
+        )
+
+
+class Patrol(models.Model):
+    """巡查: one walk through a grid against its checklist, started and ended by the person who
+    walks it. No track and no clock: a patrol records what was looked at, not where the worker
+    was (基层减负)."""
+
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="patrols", verbose_name=_("grid"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrols", verbose_name=_("patrolled by")
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=PatrolStatus.choices, default=PatrolStatus.IN_PROGRESS
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    objects = PatrolQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("patrol")
+        verbose_name_plural = _("patrols")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["grid", "started_at"], name="patrol_grid_started")]
+
+    def __str__(self) -> str:
+        return str(
+            _("Patrol of %(grid)s on %(day)s")
+            % {"grid": self.grid, "day": timezone.localtime(self.started_at).date().isoformat()}
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PatrolStatus.IN_PROGRESS
+
+    def items(self) -> ChecklistItemQuerySet:
+        """The items of this patrol: those of the grid's checklist that applied in the month it
+        started, and any it already marked (an item retired since keeps its result)."""
+        month = timezone.localtime(self.started_at).month
+        marked = PatrolResult.objects.filter(patrol_id=self.pk).values("item_id")
+        applicable = ChecklistItem.objects.filter(checklist__grid_id=self.grid_id).applicable(month).values("pk")
+        return ChecklistItem.objects.filter(Q(pk__in=applicable) | Q(pk__in=marked)).order_by("position", "pk")
+
+    def can_be_marked_by(self, user: Any) -> bool:
+        """A patrol is walked by the person who started it (on any of their devices)."""
+        return self.is_open and (self.started_by_id == user.pk or bool(getattr(user, "is_superuser", False)))
+
+
+class Outcome(models.TextChoices):
+    PASS = "pass", _("Pass")
+    FAIL = "fail", _("Fail")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+class PatrolResultQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> PatrolResultQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(patrol__grid_id__in=visible_grid_ids(user))
+
+
+class PatrolResult(models.Model):
+    """What a patrol found for one checklist item: pass, fail or not applicable. One per item
+    and patrol, whatever the taps and devices; it may be changed while the patrol is open."""
+
+    patrol = models.ForeignKey(Patrol, on_delete=models.PROTECT, related_name="results", verbose_name=_("patrol"))
+    item = models.ForeignKey(
+        ChecklistItem, on_delete=models.PROTECT, related_name="results", verbose_name=_("checklist item")
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("marked by")
+    )
+    marked_at = models.DateTimeField(_("marked at"), default=timezone.now, db_index=True)
+
+    objects = PatrolResultQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("patrol result")
+        verbose_name_plural = _("patrol results")
+        ordering = ["patrol_id", "item__position", "item_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patrol", "item"], name="patrolresult_one_per_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} · {self.get_outcome_display()}"
+
+
+# --- Findings ------------------------------------------------------------------------------
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("finding status", "Open")
+    FOLLOWED_UP = "followed_up", _("Followed up")
+    CLOSED = "closed", _("Closed")
+
+
+class FindingQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> FindingQuerySet:
+        """The findings of the grids the person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(grid_id__in=visible_grid_ids(user))
+
+    def unresolved(self) -> FindingQuerySet:
+        return self.exclude(status=FindingStatus.CLOSED)
+
+
+class Finding(models.Model):
+    """发现问题: a problem seen in the grid, on a patrol (a failed item) or on its own: what,
+    where (a compound, an address, a merchant's name as text for now), photos and a position
+    when the worker chose to add them. Open until followed up and closed; each step is a
+    FindingFollowUp. Cases come later and will point at findings."""
+
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="findings", verbose_name=_("grid"))
+    patrol = models.ForeignKey(
+        Patrol, on_delete=models.PROTECT, null=True, blank=True, related_name="findings", verbose_name=_("patrol")
+    )
+    result = models.OneToOneField(
+        PatrolResult,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="finding",
+        verbose_name=_("patrol result"),
+    )
+    item = models.ForeignKey(
+        ChecklistItem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="findings",
+        verbose_name=_("checklist item"),
+    )
+    description = models.TextField(_("what was found"), blank=True)
+    place = models.CharField(_("where"), max_length=200, blank=True, help_text=_("An address or a landmark."))
+    compound = models.ForeignKey(
+        Compound,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="findings",
+        verbose_name=_("compound"),
+    )
+    merchant_name = models.CharField(_("merchant"), max_length=100, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=[validate_latitude]
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=[validate_longitude]
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
+    status = models.CharField(_("status"), max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    attachments = GenericRelation(Attachment, content_type_field="content_type", object_id_field="object_id")
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["-reported_at", "-pk"]
+        indexes = [models.Index(fields=["grid", "status"], name="finding_grid_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="finding_position_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """What the finding is about, in one line: its checklist item, else its description."""
+        if self.item_id is not None:
+            return self.item.text
+        first_line = (self.description or "").strip().splitlines()
+        return first_line[0][:80] if first_line else str(_("Finding"))
+
+    @property
+    def has_position(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == FindingStatus.CLOSED
+
+
+class FindingFollowUpQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> FindingFollowUpQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(finding__grid_id__in=visible_grid_ids(user))
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Follow-ups of a finding are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Follow-ups of a finding are append-only.")
+
+
+class FindingFollowUp(models.Model):
+    """One step on a finding: who did what, when, and the status it left the finding in
+    (followed up, or closed). Append-only: a correction is another follow-up."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("finding"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("note"))
+    status = models.CharField(_("status afterwards"), max_length=16, choices=FindingStatus.choices)
+
+    objects = FindingFollowUpQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["finding_id", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.finding} · {self.get_status_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("Follow-ups of a finding are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Follow-ups of a finding are append-only.")

@@ -1,0 +1,873 @@
+"""People (一标三实: standard address, real population, real housing): addresses as records
+(compound -> building -> dwelling), residents and their households, rented flats, and the
+special groups and key persons a resident may belong to.
+
+Scoping, written once per model:
+- `Resident.objects.visible_to(user)`: the grid rule (grids.models.organisation.visible_grid_ids)
+  for the people who work for the community, except department liaisons, who see only the
+  residents with a group membership of their department; merchants, volunteers and outsiders
+  see none.
+- `GroupMembership.objects.visible_to(user)`: THE rule for who sees which group (the roles that
+  work with it, per the community's GroupAccessRule table). Pages, API, exports and list filters
+  ask only this.
+
+Identity numbers are encrypted at rest (shanglong.crypto.EncryptedTextField) and found through
+their keyed hash; phones and identity numbers are shown masked (shanglong.masking) unless a
+person entitled to see them reveals them, which the access log records.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
+
+from grids.models.organisation import Compound, Grid, GridAssignment, visible_grid_ids
+from shanglong import roles
+from shanglong.crypto import EncryptedTextField, keyed_hash
+from shanglong.masking import mask_id_number, mask_phone
+from shanglong.models import Community, Department
+from shanglong.validators import Gender, IdentityDocumentType, normalise_identity_number, normalise_mobile
+
+# --- Helpers shared by the rules -----------------------------------------------------------
+
+
+def _current_assignment_grid_ids(user: Any) -> models.QuerySet:
+    """The grids a person is on duty in today (their current grid assignments)."""
+    return GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
+
+
+def _period_q(on: datetime.date | None = None, prefix: str = "") -> Q:
+    day = on or timezone.localdate()
+    return Q(**{f"{prefix}since__lte": day}) & (
+        Q(**{f"{prefix}until__isnull": True}) | Q(**{f"{prefix}until__gte": day})
+    )
+
+
+# --- Addresses (标准地址) --------------------------------------------------------------------
+
+
+class ResidentialBuildingQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ResidentialBuildingQuerySet:
+        """The buildings of the compounds in the grids a person may see (the address book is
+        not sensitive; what lives at an address is)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if not roles.works_for_community(user) or roles.is_department(user):
+            return self.none()
+        return self.filter(compound__grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> ResidentialBuildingQuerySet:
+        return self.filter(compound__grid_id__in=editable_grid_ids(user))
+
+
+class ResidentialBuilding(models.Model):
+    """楼: a residential building of a compound (楼号), as the address book names it."""
+
+    compound = models.ForeignKey(
+        Compound, on_delete=models.PROTECT, related_name="residential_buildings", verbose_name=_("compound")
+    )
+    name = models.CharField(_("building"), max_length=50, help_text=_("As on the address plate, for example 3号楼."))
+
+    objects = ResidentialBuildingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("residential building")
+        verbose_name_plural = _("residential buildings")
+        ordering = ["compound_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["compound", "name"], name="residentialbuilding_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.compound.name}{self.name}"
+
+
+class DwellingQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DwellingQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        if not roles.works_for_community(user) or roles.is_department(user):
+            return self.none()
+        return self.filter(building__compound__grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> DwellingQuerySet:
+        return self.filter(building__compound__grid_id__in=editable_grid_ids(user))
+
+    def with_address(self) -> DwellingQuerySet:
+        return self.select_related("building__compound__grid")
+
+    def matching_address(self, text: str, prefix: str = "") -> Q:
+        """A Q over dwellings (at `prefix`) whose full address (compound, building, unit and
+        room written together) contains every word of the text: "鲁园 3号楼 301" finds
+        鲁园小区3号楼2单元301."""
+        words = text.split()
+        matching = Dwelling.objects.annotate(full_address=ADDRESS_EXPRESSION)
+        for word in words:
+            matching = matching.filter(full_address__icontains=word)
+        return Q(**{f"{prefix}pk__in": matching.values("pk")})
+
+
+ADDRESS_EXPRESSION = Concat(
+    "building__compound__name",
+    "building__name",
+    "unit",
+    "room",
+    output_field=models.CharField(),
+)
+
+
+class Dwelling(models.Model):
+    """户室: one flat or room at a standard address: compound, building, unit (单元, may be
+    empty) and room (室). Households live in dwellings; rented flats are dwellings with a
+    tenancy."""
+
+    building = models.ForeignKey(
+        ResidentialBuilding, on_delete=models.PROTECT, related_name="dwellings", verbose_name=_("building")
+    )
+    unit = models.CharField(_("unit"), max_length=20, blank=True, help_text=_("For example 2单元; empty if none."))
+    room = models.CharField(_("room"), max_length=20, help_text=_("For example 301."))
+
+    objects = DwellingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("dwelling")
+        verbose_name_plural = _("dwellings")
+        ordering = ["building_id", "unit", "room"]
+        constraints = [
+            models.UniqueConstraint(fields=["building", "unit", "room"], name="dwelling_unique_address"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"{self.building.compound.name}{self.building.name}{self.unit}{self.room}"
+
+    @property
+    def grid(self) -> Grid:
+        return self.building.compound.grid
+
+
+# --- Residents (实有人口) --------------------------------------------------------------------
+
+
+class RegistrationStatus(models.TextChoices):
+    HOUSEHOLD_REGISTERED = "household_registered", _("Registered household (户籍)")
+    RESIDENT = "resident", _("Permanent resident (常住)")
+    FLOATING = "floating", _("Floating population (流动)")
+
+
+class Relation(models.TextChoices):
+    """Relation to the householder (与户主关系)."""
+
+    SELF = "self", _("Householder")
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    GRANDCHILD = "grandchild", _("Grandchild")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    SIBLING = "sibling", _("Brother or sister")
+    CHILD_IN_LAW = "child_in_law", _("Son- or daughter-in-law")
+    OTHER = "other", _("Other relative")
+    NONE = "none", _("Not related")
+
+
+def editable_grid_ids(user: Any) -> models.QuerySet:
+    """The grids whose people registry a person may change: community staff their community's,
+    grid workers the grids they are on duty in today. Subdistrict staff and departments read."""
+    if not getattr(user, "is_authenticated", False):
+        return Grid.objects.none().values("pk")
+    if user.is_superuser:
+        return Grid.objects.values("pk")
+    rule = Q(pk__in=_current_assignment_grid_ids(user)) if roles.works_for_community(user) else Q(pk__in=[])
+    if roles.is_community_staff(user) and user.community_id:
+        rule |= Q(community_id=user.community_id)
+    if roles.is_department(user) or roles.is_subdistrict_staff(user):
+        return Grid.objects.none().values("pk")
+    return Grid.objects.filter(rule).values("pk")
+
+
+def can_edit_people(user: Any) -> bool:
+    """Who keeps the people registry at all (rows: see editable_by): community staff of a
+    community and grid workers; subdistrict staff and departments only read."""
+    if getattr(user, "is_superuser", False):
+        return True
+    if roles.is_community_staff(user):
+        return bool(user.community_id)
+    return roles.is_grid_worker(user)
+
+
+class ResidentQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ResidentQuerySet:
+        """Residents a person may see.
+
+        Grid workers and branch secretaries: the grids of visible_grid_ids; community staff and
+        the admin: their community; subdistrict staff: their subdistrict (read only). Department
+        liaisons: only residents with a group membership of their department. Anyone who sees a
+        group membership (a community's designated officer for a kind) sees its resident.
+        Merchants, volunteers and outsiders: none."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if not roles.works_for_community(user):
+            return self.none()
+        through_groups = Q(pk__in=GroupMembership.objects.visible_to(user).values("resident_id"))
+        if roles.is_department(user):
+            return self.filter(through_groups)
+        return self.filter(Q(dwelling__building__compound__grid_id__in=visible_grid_ids(user)) | through_groups)
+
+    def editable_by(self, user: Any) -> ResidentQuerySet:
+        return self.filter(dwelling__building__compound__grid_id__in=editable_grid_ids(user))
+
+    def revealable_by(self, user: Any) -> ResidentQuerySet:
+        """Whose identity number and phone a person may reveal: the community admin and staff
+        their community's residents, grid workers the residents of the grids they are on duty
+        in today."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if not roles.works_for_community(user) or roles.is_department(user) or roles.is_subdistrict_staff(user):
+            return self.none()
+        rule = Q(dwelling__building__compound__grid_id__in=_current_assignment_grid_ids(user))
+        if roles.is_community_staff(user) and user.community_id:
+            rule |= Q(dwelling__building__compound__grid__community_id=user.community_id)
+        return self.filter(rule)
+
+    def living_here(self, on: datetime.date | None = None) -> ResidentQuerySet:
+        """Residents who have not moved out by the day (today by default)."""
+        day = on or timezone.localdate()
+        return self.filter(Q(moved_out__isnull=True) | Q(moved_out__gt=day))
+
+    def in_community(self, community: Community | int) -> ResidentQuerySet:
+        community_id = community.pk if isinstance(community, Community) else community
+        return self.filter(dwelling__building__compound__grid__community_id=community_id)
+
+    def with_address(self) -> ResidentQuerySet:
+        return self.select_related("dwelling__building__compound__grid")
+
+    def search(self, text: str) -> ResidentQuerySet:
+        """Find residents by name, address text (compound, building, unit, room), the last
+        digits of a phone (4 or more digits) or an exact identity number (by its keyed hash)."""
+        text = (text or "").strip()
+        if not text:
+            return self
+        compact = "".join(text.split())
+        rule = Q(name__icontains=compact) | Dwelling.objects.matching_address(text, prefix="dwelling__")
+        digits = normalise_mobile(compact)
+        if digits.isdigit() and 4 <= len(digits) <= 11:
+            rule |= Q(mobile__endswith=digits)
+        number = normalise_identity_number(compact)
+        if len(number) >= 5 and any(char.isdigit() for char in number):
+            rule |= Q(id_number_hash=keyed_hash(number))
+        return self.filter(rule)
+
+    def with_identity_number(self, number: str, doc_type: str | None = None) -> ResidentQuerySet:
+        found = self.filter(id_number_hash=keyed_hash(normalise_identity_number(number)))
+        return found.filter(id_type=doc_type) if doc_type else found
+
+
+class HouseholdQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> HouseholdQuerySet:
+        """The households of the residents a person may see."""
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(pk__in=Resident.objects.visible_to(user).values("household_id"))
+
+
+class Household(models.Model):
+    """户: a household living in a dwelling, led by its householder (户主). Its members are the
+    residents whose `household` points here, each with their relation to the householder."""
+
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="households", verbose_name=_("dwelling")
+    )
+    householder = models.ForeignKey(
+        "Resident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="households_led",
+        verbose_name=_("householder"),
+    )
+
+    objects = HouseholdQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["dwelling_id", "pk"]
+
+    def __str__(self) -> str:
+        if self.householder_id:
+            return str(_("Household of %(name)s") % {"name": self.householder.name})
+        return str(_("Household at %(address)s") % {"address": self.dwelling.address})
+
+
+class Resident(models.Model):
+    """实有人口: a person living in the community, at an address (a dwelling), in a household.
+    The identity number is encrypted at rest and found through its keyed hash; a resident who
+    moves out stays on record with the date (nothing is deleted)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices)
+    birth_date = models.DateField(_("date of birth"))
+    id_type = models.CharField(
+        _("identity document"),
+        max_length=32,
+        choices=IdentityDocumentType.choices,
+        default=IdentityDocumentType.RESIDENT_ID,
+    )
+    id_number = EncryptedTextField(_("identity number"))
+    id_number_hash = models.CharField(_("identity number (keyed hash)"), max_length=64, editable=False)
+    mobile = models.CharField(
+        _("mobile"),
+        max_length=11,
+        blank=True,
+        help_text=_("Stored as its 11 digits, so that it can be found by its last digits."),
+    )
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="residents", verbose_name=_("address")
+    )
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("household"),
+    )
+    relation = models.CharField(_("relation to the householder"), max_length=16, choices=Relation.choices, blank=True)
+    registration_status = models.CharField(
+        _("registration"), max_length=24, choices=RegistrationStatus.choices, default=RegistrationStatus.RESIDENT
+    )
+    moved_in = models.DateField(_("moved in"), null=True, blank=True)
+    moved_out = models.DateField(_("moved out"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = ResidentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["id_type", "id_number_hash"], name="resident_unique_identity"),
+            models.CheckConstraint(
+                condition=Q(moved_out__isnull=True) | Q(moved_in__isnull=True) | Q(moved_out__gte=models.F("moved_in")),
+                name="resident_moved_out_after_moved_in",
+                violation_error_message=_("The moving-out date cannot be before the moving-in date."),
+            ),
+        ]
+        indexes = [models.Index(fields=["mobile"], name="resident_mobile")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_identity_number(self, number: str) -> None:
+        """Store the normalised number and its keyed hash together (they must never disagree)."""
+        self.id_number = normalise_identity_number(number)
+        self.id_number_hash = keyed_hash(self.id_number)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_phone(self.mobile)
+
+    @property
+    def grid(self) -> Grid:
+        return self.dwelling.building.compound.grid
+
+    @property
+    def community_id(self) -> int:
+        return self.dwelling.building.compound.grid.community_id
+
+    @property
+    def has_moved_out(self) -> bool:
+        return self.moved_out is not None and self.moved_out <= timezone.localdate()
+
+    @property
+    def age(self) -> int:
+        today = timezone.localdate()
+        return (
+            today.year
+            - self.birth_date.year
+            - ((today.month, today.day) < (self.birth_date.month, self.birth_date.day))
+        )
+
+
+# --- Rented flats (出租房屋) -----------------------------------------------------------------
+
+
+class TenancyQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> TenancyQuerySet:
+        """The rented flats at the addresses of the residents a person may see (as tenant)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if not getattr(user, "is_authenticated", False) or not roles.works_for_community(user):
+            return self.none()
+        if roles.is_department(user):
+            return self.none()
+        return self.filter(dwelling__building__compound__grid_id__in=visible_grid_ids(user))
+
+    def editable_by(self, user: Any) -> TenancyQuerySet:
+        return self.filter(dwelling__building__compound__grid_id__in=editable_grid_ids(user))
+
+    def current(self, on: datetime.date | None = None) -> TenancyQuerySet:
+        return self.filter(_period_q(on))
+
+
+class Tenancy(models.Model):
+    """出租房屋: a dwelling let by its owner to a tenant from `since` to `until` (the last day;
+    open while empty). A tenancy that ends keeps its record."""
+
+    dwelling = models.ForeignKey(
+        Dwelling, on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("dwelling")
+    )
+    owner = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tenancies_let",
+        verbose_name=_("owner (in the registry)"),
+    )
+    owner_name = models.CharField(
+        _("owner"), max_length=100, blank=True, help_text=_("The owner's name when they are not in the registry.")
+    )
+    tenant = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("tenant"))
+    since = models.DateField(_("since"), default=timezone.localdate)
+    until = models.DateField(_("until"), null=True, blank=True)
+
+    objects = TenancyQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("rented flat")
+        verbose_name_plural = _("rented flats")
+        ordering = ["dwelling_id", "-since", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=models.F("since")),
+                name="tenancy_until_after_since",
+                violation_error_message=_("The end of a tenancy cannot be before its start."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dwelling} · {self.tenant}"
+
+    @property
+    def owner_display(self) -> str:
+        return self.owner.name if self.owner_id else self.owner_name
+
+
+# --- Special groups and key persons (特殊群体, 重点人群) --------------------------------------
+
+
+class GroupCategory(models.TextChoices):
+    SPECIAL = "special", _("Special group")
+    KEY = "key", _("Key person")
+
+
+class GroupKind(models.TextChoices):
+    ELDERLY_EMPTY_NEST = "elderly_empty_nest", _("Elderly, empty nest")
+    ELDERLY_ALONE = "elderly_alone", _("Elderly, living alone")
+    DISABILITY = "disability", _("Disability")
+    LOW_INCOME = "low_income", _("Minimum living allowance or extreme poverty support")
+    CHILD_IN_DIFFICULTY = "child_in_difficulty", _("Child in difficulty")
+    COMMUNITY_CORRECTION = "community_correction", _("Community correction")
+    RELEASED_PRISONER = "released_prisoner", _("Released from prison (aftercare)")
+    SEVERE_MENTAL_DISORDER = "severe_mental_disorder", _("Severe mental disorder")
+    DRUG_USER = "drug_user", _("Drug user")
+    KEY_YOUTH = "key_youth", _("Key youth")
+
+
+SPECIAL_GROUP_KINDS = frozenset(
+    {
+        GroupKind.ELDERLY_EMPTY_NEST,
+        GroupKind.ELDERLY_ALONE,
+        GroupKind.DISABILITY,
+        GroupKind.LOW_INCOME,
+        GroupKind.CHILD_IN_DIFFICULTY,
+    }
+)
+KEY_PERSON_KINDS = frozenset(set(GroupKind) - SPECIAL_GROUP_KINDS)
+# 刑满释放人员 are followed for five years after release.
+AFTERCARE_YEARS = 5
+
+
+def category_of(kind: str) -> GroupCategory:
+    return GroupCategory.SPECIAL if kind in SPECIAL_GROUP_KINDS else GroupCategory.KEY
+
+
+class ManagementLevel(models.TextChoices):
+    """管控级别 (key persons) or care level (special groups): it sets the visit rule."""
+
+    STRICT = "strict", _("Strict (严管)")
+    NORMAL = "normal", _("Normal (普管)")
+    LIGHT = "light", _("Light (宽管)")
+
+
+# The defaults of a community's access table, until its admin changes them (see
+# GroupAccessRule): the assigned grid workers and the responsible department see every kind.
+DEFAULT_GRID_WORKERS_SEE = True
+DEFAULT_DEPARTMENT_SEES = True
+
+
+class GroupAccessRuleQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> GroupAccessRuleQuerySet:
+        """The access tables of the communities a person works for (staff read, admin writes)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if (roles.is_community_staff(user)) and user.community_id:
+            return self.filter(community_id=user.community_id)
+        return self.none()
+
+    def editable_by(self, user: Any) -> GroupAccessRuleQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        if roles.is_community_admin(user) and user.community_id:
+            return self.filter(community_id=user.community_id)
+        return self.none()
+
+    def ensure_for(self, community: Community) -> None:
+        """Create the community's table with the defaults where a kind has no row yet (with
+        its history row, like every other change of the table)."""
+        existing = set(GroupAccessRule.objects.filter(community=community).values_list("kind", flat=True))
+        missing = [
+            GroupAccessRule(
+                community=community,
+                kind=kind,
+                grid_workers=DEFAULT_GRID_WORKERS_SEE,
+                department=DEFAULT_DEPARTMENT_SEES,
+            )
+            for kind in GroupKind.values
+            if kind not in existing
+        ]
+        if not missing:
+            return
+        try:
+            with transaction.atomic():
+                bulk_create_with_history(missing, GroupAccessRule)
+        except IntegrityError:
+            pass  # another request created them at the same moment
+
+
+class GroupAccessRule(models.Model):
+    """Who, besides the community admin, sees a group kind in a community: the grid workers on
+    duty in the resident's grid, the liaisons of the responsible department, and one designated
+    officer. A kind without a row uses the defaults (grid workers and department: yes)."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="group_access_rules", verbose_name=_("community")
+    )
+    kind = models.CharField(_("group"), max_length=32, choices=GroupKind.choices)
+    grid_workers = models.BooleanField(_("grid workers of the resident's grid"), default=DEFAULT_GRID_WORKERS_SEE)
+    department = models.BooleanField(_("the responsible department"), default=DEFAULT_DEPARTMENT_SEES)
+    designated_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="designated_group_rules",
+        verbose_name=_("designated officer"),
+    )
+
+    objects = GroupAccessRuleQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("group access rule")
+        verbose_name_plural = _("group access rules")
+        ordering = ["community_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "kind"], name="groupaccessrule_unique_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} · {self.get_kind_display()}"
+
+
+class GroupMembershipQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> GroupMembershipQuerySet:
+        """THE rule for who sees which group membership.
+
+        The community admin sees every group of their community. Otherwise, per the community's
+        GroupAccessRule for the kind (defaults when it has no row): the grid workers on duty
+        today in the resident's grid, the liaisons of the responsible department, and the
+        designated officer. Anyone else (other staff, subdistrict staff, other grids' workers)
+        sees the resident without the group."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if not roles.works_for_community(user):
+            return self.none()
+        rules = GroupAccessRule.objects.filter(
+            community_id=OuterRef("resident__dwelling__building__compound__grid__community_id"),
+            kind=OuterRef("kind"),
+        )
+        rule = Exists(rules.filter(designated_officer_id=user.pk))
+        if roles.is_community_admin(user) and user.community_id:
+            rule |= Q(resident__dwelling__building__compound__grid__community_id=user.community_id)
+        if roles.is_department(user) and user.department_id:
+            rule |= Q(department_id=user.department_id) & Coalesce(
+                Subquery(rules.values("department")[:1]),
+                Value(DEFAULT_DEPARTMENT_SEES),
+                output_field=models.BooleanField(),
+            )
+        else:
+            rule |= Q(
+                resident__dwelling__building__compound__grid_id__in=_current_assignment_grid_ids(user)
+            ) & Coalesce(
+                Subquery(rules.values("grid_workers")[:1]),
+                Value(DEFAULT_GRID_WORKERS_SEE),
+                output_field=models.BooleanField(),
+            )
+        return self.filter(rule)
+
+    def editable_by(self, user: Any) -> GroupMembershipQuerySet:
+        """Who keeps a membership (records it, ends it): those who see it, except department
+        liaisons (they read) and only for residents they may change or reveal."""
+        if roles.is_department(user) or roles.is_subdistrict_staff(user):
+            return self.none()
+        return self.visible_to(user)
+
+    def current(self, on: datetime.date | None = None) -> GroupMembershipQuerySet:
+        return self.filter(_period_q(on))
+
+    def special_groups(self) -> GroupMembershipQuerySet:
+        return self.filter(kind__in=SPECIAL_GROUP_KINDS)
+
+    def key_persons(self) -> GroupMembershipQuerySet:
+        return self.filter(kind__in=KEY_PERSON_KINDS)
+
+
+def manageable_group_kinds(user: Any, resident: Resident) -> set[str]:
+    """The group kinds a person may record for a resident: the kinds whose membership they
+    would then see, per GroupMembershipQuerySet.visible_to (read the same way, for a row not
+    yet saved), except that department liaisons and subdistrict staff only read."""
+    if getattr(user, "is_superuser", False):
+        return set(GroupKind.values)
+    if not roles.works_for_community(user) or roles.is_department(user) or roles.is_subdistrict_staff(user):
+        return set()
+    community_id = resident.community_id
+    if roles.is_community_admin(user) and user.community_id == community_id:
+        return set(GroupKind.values)
+    rules = {rule.kind: rule for rule in GroupAccessRule.objects.filter(community_id=community_id)}
+    on_duty = (
+        GridAssignment.objects.current()
+        .filter(user_id=user.pk, grid_id=resident.dwelling.building.compound.grid_id)
+        .exists()
+    )
+    allowed = set()
+    for kind in GroupKind.values:
+        rule = rules.get(kind)
+        grid_workers_see = rule.grid_workers if rule is not None else DEFAULT_GRID_WORKERS_SEE
+        if (rule is not None and rule.designated_officer_id == user.pk) or (on_duty and grid_workers_see):
+            allowed.add(kind)
+    return allowed
+
+
+class GroupMembership(models.Model):
+    """A resident's membership of a special group (特殊群体) or of the key persons (重点人群),
+    from `since` to `until` (the last day; open while empty): leaving is recorded, never
+    deleted. Stores the management level and the responsible department; never a diagnosis or
+    an offence."""
+
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="group_memberships", verbose_name=_("resident")
+    )
+    kind = models.CharField(_("group"), max_length=32, choices=GroupKind.choices)
+    level = models.CharField(_("management level"), max_length=8, choices=ManagementLevel.choices, blank=True)
+    disability_grade = models.PositiveSmallIntegerField(
+        _("disability grade"),
+        null=True,
+        blank=True,
+        choices=[(grade, str(grade)) for grade in range(1, 5)],
+        help_text=_("1 to 4, as on the disability certificate; only for the disability group."),
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="group_memberships",
+        verbose_name=_("responsible department"),
+    )
+    since = models.DateField(_("since"), default=timezone.localdate)
+    until = models.DateField(_("until"), null=True, blank=True)
+    note = models.CharField(
+        _("note"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Practical notes only (how to reach them, best time to visit). Never record a diagnosis or an offence."
+        ),
+    )
+
+    objects = GroupMembershipQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        ordering = ["resident_id", "kind", "-since"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=models.F("since")),
+                name="groupmembership_until_after_since",
+                violation_error_message=_("The end of a membership cannot be before its start."),
+            ),
+            models.CheckConstraint(
+                condition=Q(disability_grade__isnull=True)
+                | Q(kind="disability", disability_grade__gte=1, disability_grade__lte=4),
+                name="groupmembership_disability_grade",
+                violation_error_message=_("A disability grade (1 to 4) belongs only to the disability group."),
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "until"], name="groupmembership_kind_until")]
+
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.get_kind_display()}"
+
+    @property
+    def category(self) -> GroupCategory:
+        return category_of(self.kind)
+
+    def is_current(self, on: datetime.date | None = None) -> bool:
+        day = on or timezone.localdate()
+        return self.since <= day and (self.until is None or self.until >= day)
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.kind == GroupKind.DISABILITY and self.disability_grade is None:
+            errors.setdefault("disability_grade", []).append(_("Give the disability grade (1 to 4)."))
+        if self.kind != GroupKind.DISABILITY and self.disability_grade is not None:
+            errors.setdefault("disability_grade", []).append(_("Only the disability group has a grade."))
+        if self.kind in KEY_PERSON_KINDS and not self.level:
+            errors.setdefault("level", []).append(_("Key persons need a management level."))
+        if self.kind == GroupKind.RELEASED_PRISONER and self.since and self.until:
+            limit = years_after(self.since, AFTERCARE_YEARS)
+            if self.until > limit:
+                errors.setdefault("until", []).append(
+                    _("Aftercare of people released from prison lasts at most five years (until %(date)s).")
+                    % {"date": limit.isoformat()}
+                )
+        if self.since and self.until and self.until < self.since:
+            errors.setdefault("until", []).append(_("The end of a membership cannot be before its start."))
+        if errors:
+            raise ValidationError(errors)
+
+
+def years_after(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- Unmasked exports (导出审批) --------------------------------------------------------------
+
+
+class ExportStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class ExportApprovalQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ExportApprovalQuerySet:
+        """Requesters see their own requests; the community admin their community's."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        rule = Q(requested_by_id=user.pk)
+        if roles.is_community_admin(user) and user.community_id:
+            rule |= Q(community_id=user.community_id)
+        return self.filter(rule)
+
+    def decidable_by(self, user: Any) -> ExportApprovalQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        if roles.is_community_admin(user) and user.community_id:
+            return self.filter(community_id=user.community_id)
+        return self.none()
+
+    def usable_by(self, user: Any, now: datetime.datetime | None = None) -> ExportApprovalQuerySet:
+        """Approved, unused, still valid approvals of the person's own requests."""
+        moment = now or timezone.now()
+        return self.filter(
+            requested_by_id=getattr(user, "pk", None),
+            status=ExportStatus.APPROVED,
+            used_at__isnull=True,
+            valid_until__gte=moment,
+        )
+
+
+class ExportApproval(models.Model):
+    """The community admin's approval of one unmasked export of the residents registry: asked
+    for with a reason, approved or refused, valid until a time, and used once."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="export_approvals", verbose_name=_("community")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="export_requests",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.REQUESTED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="export_decisions",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    objects = ExportApprovalQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("export approval")
+        verbose_name_plural = _("export approvals")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.requested_by} · {self.requested_at:%Y-%m-%d %H:%M} · {self.get_status_display()}"
+
+    @property
+    def is_usable(self) -> bool:
+        return (
+            self.status == ExportStatus.APPROVED
+            and self.used_at is None
+            and self.valid_until is not None
+            and self.valid_until >= timezone.now()
+        )

@@ -1,0 +1,415 @@
+"""Pages of the visit ledger: My day (the grid worker's start page on the phone), the ledger
+list and its .xlsx export, a subject with its visits, recording and correcting a visit, and
+keeping the subjects.
+
+Every queryset goes through LedgerSubject.objects.visible_to (visits through their subject), and
+due / overdue come from LedgerSubjectQuerySet.with_status: computed in SQL, never per subject.
+There is no ranking of workers and no clock-in here: the figures describe the work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grids.actions import (
+    LedgerError,
+    correct_visit,
+    end_ledger_subject,
+    record_visit,
+    save_ledger_subject,
+)
+from grids.forms.ledger import EndSubjectForm, LedgerFilterForm, LedgerSubjectForm, VisitCorrectionForm, VisitForm
+from grids.models import (
+    Finding,
+    Grid,
+    LedgerSubject,
+    OrganisationKind,
+    PartyOrganisation,
+    SubjectKind,
+    Visit,
+    VisitPeriod,
+    editable_grid_ids,
+    patrollable_grid_ids,
+)
+from shanglong import roles
+from shanglong.actions import record_access
+from shanglong.models import AccessAction, User
+from shanglong.xlsx import Column, export_workbook, xlsx_response
+
+PAGE_SIZE = 50
+# My day shows this many lines per section (the rest are a link to the ledger list away).
+MY_DAY_SECTION_LIMIT = 60
+MY_DAY_FINDINGS = 10
+# The patrol pages, if the patrol part of the app has them (linked by URL name only).
+PATROL_START_URL_NAMES = ("grids:patrol_home",)
+
+
+def _require_access(user: Any) -> None:
+    """The ledger is for people who work for a community and for anyone who leads a party
+    organisation; merchants, volunteers and the public get 403."""
+    if user.is_superuser or roles.works_for_community(user):
+        return
+    if PartyOrganisation.objects.filter(secretary=user).exists():
+        return
+    raise PermissionDenied
+
+
+def rule_text(subject: LedgerSubject) -> str:
+    """ "1 per week, face to face": the subject's rule as people say it."""
+    if subject.period == VisitPeriod.WEEK:
+        text = _("%(count)d per week") % {"count": subject.visits_required}
+    else:
+        text = _("%(count)d per month") % {"count": subject.visits_required}
+    if subject.face_to_face_only:
+        text = _("%(rule)s, face to face") % {"rule": text}
+    return text
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return default
+
+
+def patrol_start_url() -> str | None:
+    for name in PATROL_START_URL_NAMES:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+# --- My day --------------------------------------------------------------------------------
+
+
+def _leads_a_branch(user: Any) -> bool:
+    return PartyOrganisation.objects.filter(secretary=user, kind=OrganisationKind.GRID_BRANCH).exists()
+
+
+def grid_overview(user: Any, day: Any) -> list[Grid]:
+    """The grids a person sees with, for each, the subjects in the ledger, those due this period
+    and those overdue, as far as the person may see them: one query (the counts are subqueries
+    over LedgerSubjectQuerySet.with_status)."""
+    visible = LedgerSubject.objects.visible_to(user)
+    status = visible.with_status(day)
+    return list(
+        Grid.objects.visible_to(user)
+        .active()
+        .annotate(
+            subjects=Count("ledger_subjects", filter=Q(ledger_subjects__in=visible.active(day).values("pk"))),
+            due=Count("ledger_subjects", filter=Q(ledger_subjects__in=status.due().values("pk"))),
+            overdue=Count("ledger_subjects", filter=Q(ledger_subjects__in=status.overdue().values("pk"))),
+        )
+        .order_by("community_id", "code")
+    )
+
+
+def my_day(request: HttpRequest) -> HttpResponse:
+    """The grid worker's start page: what is overdue, what is due today and what remains this
+    period among the subjects in their care, the open findings of their grids, a patrol to
+    start. Branch secretaries and staff also see each of their grids with its overdue count."""
+    user = request.user
+    _require_access(user)
+    day = timezone.localdate()
+    # 1 query: the subjects in the person's care that need a visit, with their standing.
+    needing = list(
+        LedgerSubject.objects.visible_to(user)
+        .in_care_of(user, day)
+        .with_status(day)
+        .needing_visits()
+        .select_related("grid")
+        .order_by("-is_overdue", "-is_due_today", "period_last_day", "name", "pk")
+    )
+    overdue = [subject for subject in needing if subject.is_overdue]
+    due_today = [subject for subject in needing if subject.is_due_today and not subject.is_overdue]
+    later = [subject for subject in needing if not subject.is_due_today and not subject.is_overdue]
+    for subject in needing:
+        subject.rule_label = rule_text(subject)
+    # 1 query: the unresolved findings of the grids the person patrols.
+    findings = list(
+        Finding.objects.visible_to(user)
+        .unresolved()
+        .filter(grid_id__in=patrollable_grid_ids(user))
+        .select_related("grid", "item")
+        .order_by("-reported_at", "-pk")[: MY_DAY_FINDINGS + 1]
+    )
+    # Grid workers who lead no branch see their own work; everyone else also each grid (1 query).
+    show_grids = not roles.is_grid_worker(user) or _leads_a_branch(user)
+    return render(
+        request,
+        "grids/ledger/my_day.html",
+        {
+            "day": day,
+            "overdue": overdue[:MY_DAY_SECTION_LIMIT],
+            "overdue_count": len(overdue),
+            "due_today": due_today[:MY_DAY_SECTION_LIMIT],
+            "due_today_count": len(due_today),
+            "later": later[:MY_DAY_SECTION_LIMIT],
+            "later_count": len(later),
+            "visits_remaining": sum(subject.visits_needed for subject in needing),
+            "section_limit": MY_DAY_SECTION_LIMIT,
+            "findings": findings[:MY_DAY_FINDINGS],
+            "more_findings": len(findings) > MY_DAY_FINDINGS,
+            "patrol_url": patrol_start_url(),
+            "grids": grid_overview(user, day) if show_grids else None,
+            "shows_own_work": roles.is_grid_worker(user) or bool(needing),
+        },
+    )
+
+
+# --- The ledger ----------------------------------------------------------------------------
+
+
+def _filtered_ledger(request: HttpRequest) -> tuple[LedgerFilterForm, Any, Any]:
+    """The ledger rows the person may see, with the paper ledger's figures, filtered by the
+    list's form; one query when evaluated."""
+    user = request.user
+    day = timezone.localdate()
+    form = LedgerFilterForm(request.GET or None, user=user)
+    subjects = LedgerSubject.objects.visible_to(user).with_ledger_figures(day).select_related("grid")
+    filters: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    if filters.get("grid"):
+        subjects = subjects.filter(grid=filters["grid"])
+    if filters.get("kind"):
+        subjects = subjects.filter(kind=filters["kind"])
+    if filters.get("q"):
+        subjects = subjects.filter(name__icontains=filters["q"].strip())
+    status = filters.get("status") or ""
+    if status == "left":
+        subjects = subjects.filter(left_on__lte=day)
+    else:
+        subjects = subjects.active(day)
+        if status == "due":
+            subjects = subjects.due()
+        elif status == "overdue":
+            subjects = subjects.overdue()
+    return form, subjects.order_by("grid__community_id", "grid__code", "kind", "name", "pk"), filters
+
+
+def ledger_list(request: HttpRequest) -> HttpResponse:
+    """The ledger (台账) of the person's grids: each subject with its rule, last visit, visits
+    this period and its standing."""
+    _require_access(request.user)
+    form, subjects, filters = _filtered_ledger(request)
+    page = Paginator(subjects, PAGE_SIZE).get_page(request.GET.get("page"))
+    for subject in page:
+        subject.rule_label = rule_text(subject)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "grids/ledger/subject_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_add": Grid.objects.filter(pk__in=editable_grid_ids(request.user)).exists(),
+            "grid": filters.get("grid"),
+        },
+    )
+
+
+def _ledger_columns() -> list[Column]:
+    kind_labels = dict(SubjectKind.choices)
+    return [
+        Column(gettext_lazy("Grid"), "grid.name", width=12),
+        Column(gettext_lazy("Subject"), "name", width=24),
+        Column(gettext_lazy("Kind"), lambda subject: kind_labels.get(subject.kind, subject.kind), width=12),
+        Column(gettext_lazy("Group"), "get_group_display", width=18),
+        Column(gettext_lazy("Management level"), "get_level_display", width=12),
+        Column(gettext_lazy("Visit rule"), rule_text, width=18),
+        Column(gettext_lazy("Last visit"), "last_visit_at", width=18),
+        Column(gettext_lazy("Visits this period"), "visits_this_period", width=10),
+        Column(gettext_lazy("Visits this year"), "visits_this_year", width=10),
+        Column(gettext_lazy("Next due"), "next_due_on", width=12),
+        Column(gettext_lazy("Overdue"), "is_overdue", width=8),
+        Column(gettext_lazy("In the ledger since"), "entered_on", width=12),
+        Column(gettext_lazy("Left on"), "left_on", width=12),
+    ]
+
+
+def ledger_export(request: HttpRequest) -> HttpResponse:
+    """The ledger as an .xlsx file in the shape kept on paper, per grid (the list's filters
+    apply): one query with annotations. The export is written to the access log."""
+    _require_access(request.user)
+    _form, subjects, filters = _filtered_ledger(request)
+    grid = filters.get("grid")
+    now = timezone.localtime()
+    who = request.user.display_name
+    content = export_workbook(
+        subjects,
+        _ledger_columns(),
+        sheet_title=grid.name if grid else _("Visit ledger"),
+        watermark=_("Exported by %(person)s at %(time)s") % {"person": who, "time": now.strftime("%Y-%m-%d %H:%M")},
+    )
+    record_access(
+        action=AccessAction.EXPORT,
+        request=request,
+        target=f"ledger:grid-{grid.pk}" if grid else "ledger:all",
+        detail=request.GET.urlencode(),
+    )
+    name = _("Visit ledger")
+    filename = f"{name}-{grid.name}-{now:%Y-%m-%d}" if grid else f"{name}-{now:%Y-%m-%d}"
+    return xlsx_response(content, filename)
+
+
+# --- Subjects ------------------------------------------------------------------------------
+
+
+def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One subject: its rule and standing, its team, and its visits (corrections shown with
+    the visits they replace)."""
+    user = request.user
+    _require_access(user)
+    day = timezone.localdate()
+    subject = get_object_or_404(
+        LedgerSubject.objects.visible_to(user)
+        .with_ledger_figures(day)
+        .select_related("grid", "department")
+        .prefetch_related(Prefetch("team", queryset=User.objects.order_by("full_name", "username"))),
+        pk=pk,
+    )
+    subject.rule_label = rule_text(subject)
+    visits = (
+        Visit.objects.visible_to(user)
+        .filter(subject=subject)
+        .select_related("recorded_by", "joint_department", "finding", "corrects", "correction", "signature")
+        .prefetch_related("workers", "attachments")
+        .order_by("-visited_at", "-pk")
+    )
+    page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
+    visitable = LedgerSubject.objects.visitable_by(user).filter(pk=subject.pk).exists()
+    editable = LedgerSubject.objects.editable_by(user).filter(pk=subject.pk).exists()
+    return render(
+        request,
+        "grids/ledger/subject_detail.html",
+        {"subject": subject, "page": page, "can_visit": visitable, "can_edit": editable},
+    )
+
+
+def subject_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_access(user)
+    if not Grid.objects.filter(pk__in=editable_grid_ids(user)).exists():
+        raise PermissionDenied
+    form = LedgerSubjectForm(request.POST or None, editor=user, initial={"kind": request.GET.get("kind") or ""})
+    if request.method == "POST" and form.is_valid():
+        subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=user)
+        messages.success(request, _("%(subject)s is in the ledger.") % {"subject": subject})
+        return redirect("grids:ledger_subject", pk=subject.pk)
+    return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": None})
+
+
+def subject_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require_access(user)
+    subject = get_object_or_404(LedgerSubject.objects.editable_by(user).select_related("grid", "resident"), pk=pk)
+    form = LedgerSubjectForm(request.POST or None, instance=subject, editor=user)
+    if request.method == "POST" and form.is_valid():
+        subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=user)
+        messages.success(request, _("%(subject)s was saved.") % {"subject": subject})
+        return redirect("grids:ledger_subject", pk=subject.pk)
+    return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": subject})
+
+
+def subject_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """The subject leaves the ledger (its visits stay)."""
+    user = request.user
+    _require_access(user)
+    subject = get_object_or_404(LedgerSubject.objects.editable_by(user).select_related("grid"), pk=pk)
+    form = EndSubjectForm(request.POST or None, subject=subject)
+    if request.method == "POST" and form.is_valid():
+        end_ledger_subject(subject=subject, left_on=form.cleaned_data["left_on"], by=user)
+        messages.success(
+            request,
+            _("%(subject)s leaves the ledger on %(date)s.")
+            % {"subject": subject, "date": form.cleaned_data["left_on"].isoformat()},
+        )
+        return redirect("grids:ledger_subject", pk=subject.pk)
+    return render(request, "grids/ledger/subject_end.html", {"form": form, "subject": subject})
+
+
+# --- Visits --------------------------------------------------------------------------------
+
+
+def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a visit: the second tap from My day. The way is preselected from the rule and the
+    time is now, so "Save" alone records it."""
+    user = request.user
+    _require_access(user)
+    subject = get_object_or_404(LedgerSubject.objects.visitable_by(user).select_related("grid"), pk=pk)
+    form = VisitForm(request.POST or None, request.FILES or None, subject=subject, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = record_visit(subject=subject, by=user, **form.visit_values())
+        except LedgerError as error:
+            form.add_error(None, str(error))
+        else:
+            text = _("The visit to %(subject)s was recorded.") % {"subject": subject}
+            if visit.finding_id:
+                text = _("%(text)s The problem is a finding of %(grid)s now.") % {"text": text, "grid": subject.grid}
+            messages.success(request, text)
+            return redirect(_next_url(request, reverse("grids:my_day")))
+    return render(
+        request,
+        "grids/ledger/visit_form.html",
+        {
+            "form": form,
+            "subject": subject,
+            "correcting": None,
+            "next": _next_url(request, ""),
+            "rule_label": rule_text(subject),
+        },
+    )
+
+
+def visit_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a visit: a new record that replaces the old one in every count; the old one
+    stays, marked as corrected."""
+    user = request.user
+    _require_access(user)
+    visit = get_object_or_404(
+        Visit.objects.visible_to(user).select_related("subject__grid", "correction").prefetch_related("workers"),
+        pk=pk,
+    )
+    if not LedgerSubject.objects.visitable_by(user).filter(pk=visit.subject_id).exists():
+        raise PermissionDenied
+    if hasattr(visit, "correction"):
+        messages.error(request, str(_("This visit has already been corrected: correct the correction instead.")))
+        return redirect("grids:ledger_subject", pk=visit.subject_id)
+    form = VisitCorrectionForm(request.POST or None, request.FILES or None, visit=visit, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correct_visit(
+                visit=visit, by=user, correction_reason=form.cleaned_data["correction_reason"], **form.visit_values()
+            )
+        except LedgerError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The visit was corrected."))
+            return redirect("grids:ledger_subject", pk=visit.subject_id)
+    return render(
+        request,
+        "grids/ledger/visit_form.html",
+        {
+            "form": form,
+            "subject": visit.subject,
+            "correcting": visit,
+            "next": "",
+            "rule_label": rule_text(visit.subject),
+        },
+    )

@@ -1,0 +1,683 @@
+"""Pages of the patrol work: the patrol start page, a patrol on the phone, each grid's patrol
+history with its checklist coverage, the checklist and its editing, findings and follow-ups.
+
+Every queryset goes through visible_to; starting patrols and recording findings are bounded by
+patrollable_grid_ids, checklist editing by checklist_editable_grid_ids. The patrol page marks
+items with small vanilla JS (static/grids/patrol.js: a fetch that gets the item's fragment back)
+and works as plain forms without it. Photos and positions are never required (基层减负).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from grids import actions
+from grids.forms import (
+    ApplyTemplateForm,
+    ChecklistItemForm,
+    FindingDetailsForm,
+    FindingForm,
+    FollowUpForm,
+    MarkForm,
+    MoveItemForm,
+)
+from grids.models import (
+    ChecklistItem,
+    Compound,
+    Finding,
+    FindingStatus,
+    Grid,
+    Outcome,
+    PartyOrganisation,
+    Patrol,
+    PatrolResult,
+    SiteType,
+    checklist_editable_grid_ids,
+    checklist_templates,
+    month_bounds,
+    patrollable_grid_ids,
+)
+from shanglong import roles
+
+HISTORY_PAGE_SIZE = 20
+FINDINGS_PAGE_SIZE = 30
+HOME_PAGE_SIZE = 50
+
+# The filters of the findings list: "unresolved" (open or followed up) first, as the default.
+FINDING_FILTERS = ["unresolved", *FindingStatus.values, "all"]
+
+
+def _require_access(user: Any) -> None:
+    """The patrol pages are for people who work for a community and anyone who leads a party
+    organisation; merchants, volunteers and the public get 403."""
+    if user.is_superuser or roles.works_for_community(user):
+        return
+    if PartyOrganisation.objects.filter(secretary=user).exists():
+        return
+    raise PermissionDenied
+
+
+def _is_fetch(request: HttpRequest) -> bool:
+    """A request from static/grids/patrol.js, which wants the item's fragment back."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _may_patrol(user: Any, grid_id: int) -> bool:
+    return Grid.objects.filter(pk=grid_id, pk__in=patrollable_grid_ids(user)).exists()
+
+
+def _may_keep_checklist(user: Any, grid_id: int) -> bool:
+    return Grid.objects.filter(pk=grid_id, pk__in=checklist_editable_grid_ids(user)).exists()
+
+
+def _compounds_of(user: Any, grids: Any) -> list[Compound]:
+    return list(
+        Compound.objects.visible_to(user).filter(grid__in=grids).select_related("grid").order_by("grid__code", "name")
+    )
+
+
+# --- Start page ----------------------------------------------------------------------------
+
+
+def patrol_home(request: HttpRequest) -> HttpResponse:
+    """Where a patrol starts: the viewer's open patrols, and the grids in scope with this
+    month's patrols and unresolved findings (grid counts, never per person), each with Start
+    (for the viewer's own grids), its history and its checklist."""
+    user = request.user
+    _require_access(user)
+    start, end = month_bounds(timezone.localdate())
+    patrols_this_month = (
+        Patrol.objects.filter(grid=OuterRef("pk"), started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .values("grid")
+        .annotate(number=Count("pk"))
+        .values("number")
+    )
+    unresolved = (
+        Finding.objects.filter(grid=OuterRef("pk"))
+        .unresolved()
+        .order_by()
+        .values("grid")
+        .annotate(number=Count("pk"))
+        .values("number")
+    )
+    grids = (
+        Grid.objects.visible_to(user)
+        .select_related("community")
+        .annotate(
+            patrols_this_month=Coalesce(Subquery(patrols_this_month, output_field=IntegerField()), Value(0)),
+            unresolved_findings=Coalesce(Subquery(unresolved, output_field=IntegerField()), Value(0)),
+            can_patrol=ExpressionWrapper(Q(pk__in=patrollable_grid_ids(user)), output_field=BooleanField()),
+        )
+        .order_by("-can_patrol", "community_id", "code")
+    )
+    page = Paginator(grids, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
+    open_patrols = list(Patrol.objects.visible_to(user).in_progress().filter(started_by=user).select_related("grid"))
+    return render(
+        request,
+        "grids/patrols/home.html",
+        {
+            "page": page,
+            "open_patrols": open_patrols,
+            "may_record": any(grid.can_patrol for grid in page),
+            "show_community": user.is_superuser or roles.is_subdistrict_staff(user),
+        },
+    )
+
+
+@require_POST
+def patrol_start(request: HttpRequest, grid_pk: int) -> HttpResponse:
+    """Start a patrol of one of the viewer's grids (or carry on the one they have open there)."""
+    _require_access(request.user)
+    grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=grid_pk)
+    try:
+        patrol, created = actions.start_patrol(grid=grid, by=request.user)
+    except actions.NotYourGrid as error:
+        raise PermissionDenied(str(error)) from error
+    if not created:
+        messages.info(request, _("Your patrol of %(grid)s was still open: carry on.") % {"grid": grid})
+    return redirect("grids:patrol_detail", pk=patrol.pk)
+
+
+# --- A patrol ------------------------------------------------------------------------------
+
+
+def _patrol_entries(
+    request: HttpRequest, patrol: Patrol, *, bound: dict[int, FindingDetailsForm] | None = None
+) -> list[dict[str, Any]]:
+    """The patrol's items, each with its result, its finding (photos prefetched) and, for a
+    failed item the viewer may still describe, the details form. Four queries, whatever the
+    number of items: items, results, findings with their photos (two)."""
+    user = request.user
+    can_mark = patrol.can_be_marked_by(user)
+    items = list(patrol.items())
+    results = {result.item_id: result for result in PatrolResult.objects.filter(patrol=patrol)}
+    findings = {
+        finding.result_id: finding
+        for finding in Finding.objects.visible_to(user)
+        .filter(patrol=patrol, result__isnull=False)
+        .prefetch_related("attachments")
+    }
+    compounds: list[Compound] | None = None
+    entries = []
+    for item in items:
+        result = results.get(item.pk)
+        finding = findings.get(result.pk) if result is not None else None
+        form = None
+        if can_mark and finding is not None:
+            form = (bound or {}).get(item.pk)
+            if form is None:
+                if compounds is None:  # once, for every form of the page
+                    compounds = _compounds_of(user, [patrol.grid_id])
+                form = FindingDetailsForm(
+                    compounds=compounds,
+                    prefix=f"item{item.pk}",
+                    initial={
+                        "description": finding.description,
+                        "place": finding.place,
+                        "compound": finding.compound_id,
+                        "merchant_name": finding.merchant_name,
+                    },
+                )
+        entries.append({"item": item, "result": result, "finding": finding, "form": form})
+    return entries
+
+
+def _patrol_context(request: HttpRequest, patrol: Patrol, **extra: Any) -> dict[str, Any]:
+    return {
+        "patrol": patrol,
+        "can_mark": patrol.can_be_marked_by(request.user),
+        "outcomes": Outcome,
+        **extra,
+    }
+
+
+def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A patrol: while open, its walker marks each item pass, fail or not applicable (each
+    saved as it is marked) and adds what they saw to a fail; ended, it is the record."""
+    _require_access(request.user)
+    patrol = get_object_or_404(Patrol.objects.visible_to(request.user).select_related("grid", "started_by"), pk=pk)
+    entries = _patrol_entries(request, patrol)
+    marked = sum(1 for entry in entries if entry["result"] is not None)
+    failed = sum(1 for entry in entries if entry["finding"] is not None)
+    return render(
+        request,
+        "grids/patrols/patrol.html",
+        _patrol_context(request, patrol, entries=entries, marked=marked, failed=failed),
+    )
+
+
+def _item_response(
+    request: HttpRequest,
+    patrol: Patrol,
+    item: ChecklistItem,
+    *,
+    status: int = 200,
+    form: FindingDetailsForm | None = None,
+    note: str = "",
+) -> HttpResponse:
+    """After a write on one item: its fragment for the script, else back to the patrol page at
+    the item."""
+    if not _is_fetch(request):
+        if note:
+            (messages.success if status == 200 else messages.error)(request, note)
+        return redirect(reverse("grids:patrol_detail", args=[patrol.pk]) + f"#item-{item.pk}")
+    bound = {item.pk: form} if form is not None else None
+    [entry] = [entry for entry in _patrol_entries(request, patrol, bound=bound) if entry["item"].pk == item.pk]
+    context = _patrol_context(request, patrol, entry=entry, note=note, note_is_error=status != 200)
+    return render(request, "grids/patrols/patrol.html#item", context, status=status)
+
+
+def _patrol_and_item(request: HttpRequest, pk: int, item_pk: int) -> tuple[Patrol, ChecklistItem]:
+    patrol = get_object_or_404(Patrol.objects.visible_to(request.user).select_related("grid", "started_by"), pk=pk)
+    item = get_object_or_404(
+        ChecklistItem.objects.visible_to(request.user).filter(checklist__grid_id=patrol.grid_id), pk=item_pk
+    )
+    if patrol.started_by_id != request.user.pk and not request.user.is_superuser:
+        raise PermissionDenied
+    return patrol, item
+
+
+@require_POST
+def patrol_mark(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Mark one item. Saved at once; marking again changes the same result."""
+    _require_access(request.user)
+    patrol, item = _patrol_and_item(request, pk, item_pk)
+    form = MarkForm(request.POST)
+    if not form.is_valid():
+        return _item_response(request, patrol, item, status=400, note=_("Choose pass, fail or not applicable."))
+    try:
+        actions.mark_patrol_item(patrol=patrol, item=item, outcome=form.cleaned_data["outcome"], by=request.user)
+    except actions.PatrolError as error:
+        return _item_response(request, patrol, item, status=409, note=str(error))
+    return _item_response(request, patrol, item)
+
+
+@require_POST
+def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Add what was seen to a failed item's finding: a note, the place, photos, a position."""
+    _require_access(request.user)
+    patrol, item = _patrol_and_item(request, pk, item_pk)
+    finding = Finding.objects.visible_to(request.user).filter(patrol=patrol, result__item=item).first()
+    if not patrol.is_open:
+        return _item_response(request, patrol, item, status=409, note=str(actions.PatrolAlreadyEnded.message))
+    if finding is None:
+        return _item_response(request, patrol, item, status=409, note=_("Mark the item as failed first."))
+    form = FindingDetailsForm(
+        request.POST, request.FILES, compounds=_compounds_of(request.user, [patrol.grid_id]), prefix=f"item{item.pk}"
+    )
+    if not form.is_valid():
+        if _is_fetch(request):
+            return _item_response(request, patrol, item, status=400, form=form)
+        entries = _patrol_entries(request, patrol, bound={item.pk: form})
+        context = _patrol_context(
+            request,
+            patrol,
+            entries=entries,
+            marked=sum(1 for entry in entries if entry["result"] is not None),
+            failed=sum(1 for entry in entries if entry["finding"] is not None),
+        )
+        return render(request, "grids/patrols/patrol.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        actions.describe_finding(
+            finding=finding,
+            by=request.user,
+            description=data["description"],
+            place=data["place"],
+            compound=data["compound"],
+            merchant_name=data["merchant_name"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            photos=data["photos"],
+        )
+    except actions.TooManyPhotos as error:
+        form.add_error("photos", str(error))
+        return _item_response(request, patrol, item, status=400, form=form)
+    except actions.PatrolError as error:
+        return _item_response(request, patrol, item, status=409, note=str(error))
+    return _item_response(request, patrol, item, note=_("Saved."))
+
+
+@require_POST
+def patrol_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End the patrol. Ending it again changes nothing and says so."""
+    _require_access(request.user)
+    patrol = get_object_or_404(Patrol.objects.visible_to(request.user).with_tally(), pk=pk)
+    if patrol.started_by_id != request.user.pk and not request.user.is_superuser:
+        raise PermissionDenied
+    try:
+        actions.end_patrol(patrol=patrol, by=request.user)
+    except actions.PatrolAlreadyEnded as error:
+        messages.info(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Patrol ended: %(marked)d items marked, %(failed)d failed.")
+            % {"marked": patrol.marked, "failed": patrol.failed},
+        )
+    return redirect("grids:patrol_detail", pk=patrol.pk)
+
+
+# --- History and coverage ------------------------------------------------------------------
+
+
+def _month_from(value: str | None) -> datetime.date:
+    today = timezone.localdate()
+    if value:
+        try:
+            chosen = datetime.datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 (a calendar month)
+        except ValueError:
+            return today.replace(day=1)
+        if datetime.date(2000, 1, 1) <= chosen <= today:
+            return chosen
+    return today.replace(day=1)
+
+
+def patrol_history(request: HttpRequest, grid_pk: int) -> HttpResponse:
+    """A grid's patrols in a month and the checklist's coverage: how often each item was
+    checked, failed or found not applicable, counted in the database in one query. It
+    describes the checklist's coverage, never the people (no per-person counts)."""
+    user = request.user
+    _require_access(user)
+    grid = get_object_or_404(
+        Grid.objects.visible_to(user)
+        .select_related("community")
+        .annotate(can_patrol=ExpressionWrapper(Q(pk__in=patrollable_grid_ids(user)), output_field=BooleanField())),
+        pk=grid_pk,
+    )
+    month = _month_from(request.GET.get("month"))
+    start, end = month_bounds(month)
+    coverage = list(
+        ChecklistItem.objects.visible_to(user)
+        .filter(checklist__grid=grid)
+        .with_coverage(start, end)
+        # Items in use, and retired ones that were still marked that month.
+        .filter(Q(retired_at__isnull=True) | Q(checked__gt=0) | Q(not_applicable__gt=0))
+        .order_by("position", "pk")
+    )
+    patrols = (
+        Patrol.objects.visible_to(user)
+        .filter(grid=grid)
+        .started_between(start, end)
+        .select_related("started_by")
+        .with_tally()
+        .order_by("-started_at", "-pk")
+    )
+    page = Paginator(patrols, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    previous_month = (month.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    following = (month.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "grids/patrols/history.html",
+        {
+            "grid": grid,
+            "month": month,
+            "coverage": coverage,
+            "patrol_count": page.paginator.count,
+            "never_checked": sum(1 for item in coverage if item.checked == 0 and item.applies_in(month.month)),
+            "page": page,
+            "previous_month": previous_month,
+            "next_month": following if following <= timezone.localdate() else None,
+            "can_patrol": grid.can_patrol and grid.is_active,
+        },
+    )
+
+
+# --- Checklist -----------------------------------------------------------------------------
+
+
+def checklist_detail(request: HttpRequest, grid_pk: int) -> HttpResponse:
+    """A grid's checklist: the items in use in their order, the retired ones, and for its
+    editors the tools to keep it (templates, new items, order, retire)."""
+    user = request.user
+    _require_access(user)
+    grid = get_object_or_404(
+        Grid.objects.visible_to(user)
+        .select_related("community", "branch")
+        .annotate(editable=ExpressionWrapper(Q(pk__in=checklist_editable_grid_ids(user)), output_field=BooleanField())),
+        pk=grid_pk,
+    )
+    items = list(ChecklistItem.objects.visible_to(user).filter(checklist__grid=grid).order_by("position", "pk"))
+    in_use = [item for item in items if not item.is_retired]
+    applied = {item.template_key.split(".", 1)[0] for item in items if item.template_key}
+    templates = checklist_templates()
+    return render(
+        request,
+        "grids/patrols/checklist.html",
+        {
+            "grid": grid,
+            "in_use": in_use,
+            "retired": [item for item in items if item.is_retired],
+            "month": timezone.localdate().month,
+            "can_edit": grid.editable,
+            "template_form": ApplyTemplateForm() if grid.editable else None,
+            "templates": [
+                {"value": value, "label": label, "applied": value in applied, "size": len(templates[value]["items"])}
+                for value, label in SiteType.choices
+                if value in templates
+            ],
+        },
+    )
+
+
+def _editable_grid(request: HttpRequest, grid_pk: int) -> Grid:
+    grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=grid_pk)
+    if not _may_keep_checklist(request.user, grid.pk):
+        raise PermissionDenied
+    return grid
+
+
+def _editable_item(request: HttpRequest, pk: int) -> ChecklistItem:
+    item = get_object_or_404(ChecklistItem.objects.visible_to(request.user).select_related("checklist__grid"), pk=pk)
+    if not _may_keep_checklist(request.user, item.checklist.grid_id):
+        raise PermissionDenied
+    return item
+
+
+@require_POST
+def checklist_apply_template(request: HttpRequest, grid_pk: int) -> HttpResponse:
+    """Add a template's items the checklist does not have yet."""
+    _require_access(request.user)
+    grid = _editable_grid(request, grid_pk)
+    form = ApplyTemplateForm(request.POST)
+    if form.is_valid():
+        site_type = form.cleaned_data["site_type"]
+        added = actions.apply_checklist_template(grid=grid, site_type=site_type, by=request.user)
+        label = SiteType(site_type).label
+        if added:
+            messages.success(
+                request,
+                _("%(count)d items of the template “%(template)s” were added.")
+                % {"count": len(added), "template": label},
+            )
+        else:
+            messages.info(
+                request,
+                _("The checklist already has every item of the template “%(template)s”; nothing was added.")
+                % {"template": label},
+            )
+    else:
+        messages.error(request, _("Choose a template."))
+    return redirect("grids:checklist", grid_pk=grid.pk)
+
+
+def checklist_item_create(request: HttpRequest, grid_pk: int) -> HttpResponse:
+    _require_access(request.user)
+    grid = _editable_grid(request, grid_pk)
+    form = ChecklistItemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.add_checklist_item(
+            grid=grid,
+            text=data["text"],
+            guidance=data["guidance"],
+            site_type=data["site_type"],
+            season_from=data["season_from"],
+            season_until=data["season_until"],
+            by=request.user,
+        )
+        messages.success(request, _("The item was added to the checklist of %(grid)s.") % {"grid": grid})
+        return redirect("grids:checklist", grid_pk=grid.pk)
+    return render(request, "grids/patrols/checklist_item_form.html", {"form": form, "grid": grid, "item": None})
+
+
+def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_access(request.user)
+    item = _editable_item(request, pk)
+    grid = item.checklist.grid
+    form = ChecklistItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        item = form.save(commit=False)
+        item._history_user = request.user
+        item.save()
+        messages.success(request, _("The item was saved."))
+        return redirect("grids:checklist", grid_pk=grid.pk)
+    return render(request, "grids/patrols/checklist_item_form.html", {"form": form, "grid": grid, "item": item})
+
+
+@require_POST
+def checklist_item_move(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_access(request.user)
+    item = _editable_item(request, pk)
+    form = MoveItemForm(request.POST)
+    if form.is_valid():
+        actions.move_checklist_item(item=item, up=form.cleaned_data["direction"] == "up", by=request.user)
+    return redirect(reverse("grids:checklist", args=[item.checklist.grid_id]) + f"#checklist-item-{item.pk}")
+
+
+@require_POST
+def checklist_item_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take an item off future patrols; it stays with its results."""
+    _require_access(request.user)
+    item = _editable_item(request, pk)
+    if actions.retire_checklist_item(item=item, by=request.user):
+        messages.success(request, _("“%(item)s” was retired. Its past results stay.") % {"item": item.text})
+    else:
+        messages.info(request, _("This item had already been retired; nothing was changed."))
+    return redirect("grids:checklist", grid_pk=item.checklist.grid_id)
+
+
+@require_POST
+def checklist_item_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_access(request.user)
+    item = _editable_item(request, pk)
+    if actions.restore_checklist_item(item=item, by=request.user):
+        messages.success(request, _("“%(item)s” is back on the checklist.") % {"item": item.text})
+    return redirect("grids:checklist", grid_pk=item.checklist.grid_id)
+
+
+# --- Findings ------------------------------------------------------------------------------
+
+
+def finding_list(request: HttpRequest) -> HttpResponse:
+    """The findings of the grids in scope, newest first: unresolved ones by default."""
+    user = request.user
+    _require_access(user)
+    shown = request.GET.get("status") or "unresolved"
+    if shown not in FINDING_FILTERS:
+        shown = "unresolved"
+    grids = list(Grid.objects.visible_to(user).only("pk", "code", "name").order_by("community_id", "code"))
+    grid_id = request.GET.get("grid", "")
+    findings = (
+        Finding.objects.visible_to(user)
+        .select_related("grid", "item", "compound", "reported_by")
+        .annotate(photo_count=Count("attachments"))
+        .order_by("-reported_at", "-pk")
+    )
+    if shown == "unresolved":
+        findings = findings.unresolved()
+    elif shown != "all":
+        findings = findings.filter(status=shown)
+    chosen_grid = next((grid for grid in grids if str(grid.pk) == grid_id), None)
+    if chosen_grid is not None:
+        findings = findings.filter(grid=chosen_grid)
+    page = Paginator(findings, FINDINGS_PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = dict(FindingStatus.choices)
+    return render(
+        request,
+        "grids/patrols/finding_list.html",
+        {
+            "page": page,
+            "grids": grids,
+            "chosen_grid": chosen_grid,
+            "shown": shown,
+            "filters": [
+                (key, _("Unresolved") if key == "unresolved" else _("All") if key == "all" else labels[key])
+                for key in FINDING_FILTERS
+            ],
+            "query_prefix": f"status={shown}&grid={chosen_grid.pk}&" if chosen_grid else f"status={shown}&",
+        },
+    )
+
+
+def finding_create(request: HttpRequest) -> HttpResponse:
+    """Record a finding seen outside a patrol, in one of the viewer's grids."""
+    user = request.user
+    _require_access(user)
+    grids = list(
+        Grid.objects.visible_to(user)
+        .filter(pk__in=patrollable_grid_ids(user))
+        .active()
+        .order_by("community_id", "code")
+    )
+    if not grids:
+        raise PermissionDenied
+    initial = {}
+    if request.GET.get("grid", "").isdigit():
+        initial["grid"] = int(request.GET["grid"])
+    form = FindingForm(
+        request.POST or None, request.FILES or None, grids=grids, compounds=_compounds_of(user, grids), initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            finding = actions.record_finding(
+                grid=data["grid"],
+                by=user,
+                description=data["description"],
+                place=data["place"],
+                compound=data["compound"],
+                merchant_name=data["merchant_name"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                photos=data["photos"],
+            )
+        except actions.PatrolError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The finding was recorded."))
+            return redirect("grids:finding_detail", pk=finding.pk)
+    return render(request, "grids/patrols/finding_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _finding_page(request: HttpRequest, finding: Finding, form: FollowUpForm | None, status: int = 200) -> HttpResponse:
+    can_follow_up = not finding.is_closed and _may_patrol(request.user, finding.grid_id)
+    if can_follow_up and form is None:
+        form = FollowUpForm(initial={"version": finding.version})
+    return render(
+        request,
+        "grids/patrols/finding_detail.html",
+        {
+            "finding": finding,
+            "photos": list(finding.attachments.order_by("pk")),
+            "follow_ups": list(finding.follow_ups.select_related("by").order_by("at", "pk")),
+            "form": form if can_follow_up else None,
+        },
+        status=status,
+    )
+
+
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finding with its photos and follow-ups, and the follow-up form for its grid's people."""
+    _require_access(request.user)
+    finding = get_object_or_404(
+        Finding.objects.visible_to(request.user).select_related(
+            "grid", "item", "compound", "reported_by", "patrol__started_by"
+        ),
+        pk=pk,
+    )
+    return _finding_page(request, finding, None)
+
+
+@require_POST
+def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """Append a follow-up; it may close the finding. A finding changed meanwhile is told."""
+    _require_access(request.user)
+    finding = get_object_or_404(
+        Finding.objects.visible_to(request.user).select_related("grid", "item", "compound", "reported_by"), pk=pk
+    )
+    if not _may_patrol(request.user, finding.grid_id):
+        raise PermissionDenied
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _finding_page(request, finding, form, status=400)
+    try:
+        actions.follow_up_finding(
+            finding=finding,
+            note=form.cleaned_data["note"],
+            close=form.cleaned_data["close"],
+            by=request.user,
+            version=form.cleaned_data["version"],
+        )
+    except actions.PatrolError as error:
+        messages.error(request, str(error))
+    else:
+        if form.cleaned_data["close"]:
+            messages.success(request, _("The finding was closed."))
+        else:
+            messages.success(request, _("The follow-up was added."))
+    return redirect("grids:finding_detail", pk=finding.pk)
