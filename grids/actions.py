@@ -581,6 +581,7 @@ def describe_finding(
     description: str | None = None,
     place: str | None = None,
     compound: Compound | None = None,
+    clear_compound: bool = False,
     merchant_name: str | None = None,
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
@@ -588,7 +589,8 @@ def describe_finding(
 ) -> Finding:
     """Add what the reporter saw to an open finding: a note, the place, the compound, the
     merchant's name, a position (only one the worker chose to add) and photos. Values left
-    None stay as they were; photos are added to those already there. Nothing is required."""
+    None stay as they were (clear_compound takes the compound off); photos are added to those
+    already there. Nothing is required."""
     with transaction.atomic():
         current = Finding.objects.select_for_update().get(pk=finding.pk)
         if current.status == FindingStatus.CLOSED:
@@ -606,6 +608,9 @@ def describe_finding(
             raise CompoundNotInGrid
         if compound is not None and current.compound_id != compound.pk:
             current.compound = compound
+            changed.append("compound")
+        elif compound is None and clear_compound and current.compound_id is not None:
+            current.compound = None
             changed.append("compound")
         if latitude is not None and longitude is not None:
             current.latitude, current.longitude = latitude, longitude
@@ -679,9 +684,13 @@ def follow_up_finding(
 # --- Ledger: subjects, visits and the morning reminders -------------------------------------
 # (grids.models.ledger; the pages, the API and the reminder task all write through these.)
 
+from collections import Counter, defaultdict  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
 from django.conf import settings as django_settings  # noqa: E402
-from django.db import models  # noqa: E402
-from django.db.models import Count, Exists, OuterRef  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.translation import ngettext  # noqa: E402
@@ -699,6 +708,9 @@ VISIT_REMINDER_KIND = "visit_reminder"
 OVERDUE_SUMMARY_KIND = "visit_overdue_summary"
 # Names listed in one reminder; the rest are counted ("and 12 more") and shown on My day.
 REMINDER_MAX_LINES = 30
+# Threads asking the visibility rule in the morning sweep on PostgreSQL (setting
+# LEDGER_REMINDER_THREADS): while one builds its query, the database answers another's.
+REMINDER_THREADS = 2
 
 
 class LedgerError(Exception):
@@ -830,76 +842,139 @@ def correct_visit(*, visit: Visit, by: Any, correction_reason: str, **values: An
     return record_visit(subject=visit.subject, by=by, corrects=visit, correction_reason=correction_reason, **values)
 
 
-def _reminder_recipients(day: datetime.date) -> models.QuerySet:
-    """The people who answer for subjects in the ledger on the day: every member of a
-    responsible team, and the people on duty in a grid where a subject has no team."""
-    teams = LedgerSubject.team.through.objects
-    active = LedgerSubject.objects.active(day)
-    team_members = teams.filter(ledgersubject_id__in=active.values("pk")).values("user_id")
-    teamless_grids = active.filter(~Exists(teams.filter(ledgersubject_id=OuterRef("pk")))).values("grid_id")
-    on_duty = GridAssignment.objects.current(day).filter(grid_id__in=teamless_grids).values("user_id")
-    return User.objects.filter(is_active=True).filter(Q(pk__in=team_members) | Q(pk__in=on_duty)).order_by("pk")
+@dataclass(frozen=True)
+class DueLine:
+    """One subject of the morning's due set, as the reminders list it."""
+
+    pk: int
+    name: str
+    kind: str
+    grid_id: int
+    resident_id: int | None
+    group: str
+    is_overdue: bool
+    visits_needed: int
+    period_last_day: datetime.date
 
 
-def _worker_reminder(person: Any, day: datetime.date, url: str) -> Message | None:
-    """One person's reminder: their due and overdue subjects, as far as they may see them (one
-    query, through LedgerSubject.objects.visible_to: nobody is told of a group they may not see)."""
-    rows = list(
-        LedgerSubject.objects.visible_to(person)
-        .in_care_of(person, day)
+def due_set(day: datetime.date) -> dict[int, DueLine]:
+    """Every subject in the ledger that needs a visit on the day (due or overdue), computed in
+    one SQL query (LedgerSubjectQuerySet.with_status), by primary key."""
+    rows = (
+        LedgerSubject.objects.active(day)
         .with_status(day)
         .needing_visits()
-        .order_by("-is_overdue", "period_last_day", "name", "pk")
-        .values_list("name", "kind", "is_overdue", "visits_needed", "period_last_day")
+        .values_list(
+            "pk", "name", "kind", "grid_id", "resident_id", "group", "is_overdue", "visits_needed", "period_last_day"
+        )
     )
-    if not rows:
-        return None
-    overdue = sum(1 for row in rows if row[2])
-    due = len(rows) - overdue
+    return {row[0]: DueLine(*row) for row in rows.iterator(chunk_size=20_000)}
+
+
+def _care_of(due: dict[int, DueLine], day: datetime.date) -> dict[int, list[int]]:
+    """Who answers for which due subject: the members of its responsible team, or, for a subject
+    with no team, the people on duty in its grid (LedgerSubjectQuerySet.in_care_of, as a set:
+    two queries)."""
+    care: dict[int, list[int]] = defaultdict(list)
+    with_team: set[int] = set()
+    links = LedgerSubject.team.through.objects.filter(ledgersubject__in=LedgerSubject.objects.active(day))
+    for subject_id, user_id in links.values_list("ledgersubject_id", "user_id").iterator(chunk_size=50_000):
+        with_team.add(subject_id)
+        if subject_id in due:
+            care[user_id].append(subject_id)
+    teamless: dict[int, list[int]] = defaultdict(list)
+    for line in due.values():
+        if line.pk not in with_team:
+            teamless[line.grid_id].append(line.pk)
+    if teamless:
+        on_duty = GridAssignment.objects.current(day).filter(grid_id__in=list(teamless))
+        for user_id, grid_id in on_duty.values_list("user_id", "grid_id"):
+            care[user_id].extend(teamless[grid_id])
+    return care
+
+
+def _visible_among(
+    person: Any, subject_ids: list[int], due: dict[int, DueLine], residents: set[int] | None
+) -> set[int]:
+    """The subjects among these that the person may see (LedgerSubject.objects.visible_to, the
+    one rule), in one query: nobody is told of a group they may not see.
+
+    With `residents` (the residents of the person's group lines among these), the lines
+    are known to be in the person's scope (what someone who works for the community has in
+    their care; the grids of the branches a secretary leads), so only the rule's group half is
+    asked (visible_group_pairs); without, the whole rule."""
+    if residents is None:
+        return set(LedgerSubject.objects.visible_to(person).filter(pk__in=subject_ids).values_list("pk", flat=True))
+    enterprises = {pk for pk in subject_ids if due[pk].kind == SubjectKind.KEY_ENTERPRISE}
+    if len(enterprises) == len(subject_ids):
+        return enterprises
+    seen = LedgerSubject.objects.visible_group_pairs(person, residents)
+    return enterprises | {
+        pk for pk in subject_ids if pk not in enterprises and (due[pk].resident_id, due[pk].group) in seen
+    }
+
+
+def _residents(subject_ids: list[int], due: dict[int, DueLine]) -> set[int]:
+    return {due[pk].resident_id for pk in subject_ids if due[pk].resident_id is not None}
+
+
+def _in_parallel(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """work(item) for every item, in REMINDER_THREADS threads on PostgreSQL (a thread builds the
+    next query while the database answers another's), in this thread otherwise (SQLite, or
+    inside a transaction whose rows other connections could not see). Each thread closes its
+    own database connection."""
+    threads = max(1, int(getattr(django_settings, "LEDGER_REMINDER_THREADS", REMINDER_THREADS)))
+    if threads == 1 or connection.vendor != "postgresql" or connection.in_atomic_block or len(items) < 2:
+        return [work(item) for item in items]
+
+    def run(chunk: list[Any]) -> list[Any]:
+        try:
+            return [work(item) for item in chunk]
+        finally:
+            connection.close()
+
+    chunks = [items[number::threads] for number in range(threads)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        done = list(pool.map(run, chunks))
+    # Back in the original order (the chunks were dealt round-robin).
+    results: list[Any] = [None] * len(items)
+    for number, chunk_results in enumerate(done):
+        results[number::threads] = chunk_results
+    return results
+
+
+def _worker_reminder(person: Any, lines: list[DueLine], day: datetime.date, url: str) -> Message:
+    """One person's reminder: their due and overdue subjects, overdue first."""
+    lines = sorted(lines, key=lambda line: (not line.is_overdue, line.period_last_day, line.name, line.pk))
+    overdue = sum(1 for line in lines if line.is_overdue)
     kind_labels = dict(SubjectKind.choices)
-    lines = []
-    for name, kind, is_overdue, needed, last_day in rows[:REMINDER_MAX_LINES]:
-        if is_overdue:
+    text = []
+    for line in lines[:REMINDER_MAX_LINES]:
+        if line.is_overdue:
             state = _("overdue")
         else:
-            state = ngettext("%(count)d visit by %(date)s", "%(count)d visits by %(date)s", needed) % {
-                "count": needed,
-                "date": last_day.strftime("%m-%d"),
+            state = ngettext("%(count)d visit by %(date)s", "%(count)d visits by %(date)s", line.visits_needed) % {
+                "count": line.visits_needed,
+                "date": line.period_last_day.strftime("%m-%d"),
             }
-        lines.append(f"· {name} ({kind_labels[kind]}): {state}")
-    if len(rows) > REMINDER_MAX_LINES:
-        lines.append(_("… and %(count)d more on My day.") % {"count": len(rows) - REMINDER_MAX_LINES})
-    title = _("Visits today: %(due)d due, %(overdue)d overdue") % {"due": due, "overdue": overdue}
+        text.append(f"· {line.name} ({kind_labels[line.kind]}): {state}")
+    if len(lines) > REMINDER_MAX_LINES:
+        text.append(_("… and %(count)d more on My day.") % {"count": len(lines) - REMINDER_MAX_LINES})
     return Message(
         recipient_id=person.pk,
         kind=VISIT_REMINDER_KIND,
         dedupe_key=f"visit-reminder:{day.isoformat()}",
-        title=title,
-        body="\n".join(lines),
+        title=_("Visits today: %(due)d due, %(overdue)d overdue") % {"due": len(lines) - overdue, "overdue": overdue},
+        body="\n".join(text),
         url=url,
     )
 
 
-def _overdue_summary(secretary: Any, day: datetime.date, url: str) -> Message | None:
-    """A branch secretary's summary: the overdue subjects per grid of the branches they lead,
-    counting only what they may see (one query)."""
-    overdue = (
-        LedgerSubject.objects.visible_to(secretary)
-        .filter(grid__branch__secretary_id=secretary.pk)
-        .with_status(day)
-        .overdue()
-        .values("pk")
-    )
-    grids = list(
-        Grid.objects.filter(branch__secretary_id=secretary.pk, branch__kind=OrganisationKind.GRID_BRANCH)
-        .annotate(overdue=Count("ledger_subjects", filter=Q(ledger_subjects__in=overdue)))
-        .filter(overdue__gt=0)
-        .order_by("community_id", "code")
-        .values_list("name", "overdue")
-    )
-    if not grids:
-        return None
-    total = sum(count for _name, count in grids)
+def _overdue_summary(
+    secretary: Any, grids: list[tuple[int, str]], counts: Counter[int], day: datetime.date, url: str
+) -> Message:
+    """A branch secretary's summary: the overdue subjects they may see, per grid of their branches."""
+    total = sum(counts.values())
     return Message(
         recipient_id=secretary.pk,
         kind=OVERDUE_SUMMARY_KIND,
@@ -908,32 +983,65 @@ def _overdue_summary(secretary: Any, day: datetime.date, url: str) -> Message | 
             "%(count)d overdue ledger visit in your grids", "%(count)d overdue ledger visits in your grids", total
         )
         % {"count": total},
-        body="\n".join(f"· {name}: {count}" for name, count in grids),
+        body="\n".join(f"· {name}: {counts[grid_id]}" for grid_id, name in grids if counts[grid_id]),
         url=url,
     )
 
 
 def send_visit_reminders(*, on: datetime.date | None = None) -> int:
     """The morning sweep: to each person who answers for subjects, one reminder listing their
-    due and overdue subjects; to each branch secretary, one summary of overdue counts per grid.
+    due and overdue subjects; to each branch secretary, one summary of the overdue subjects per
+    grid of their branches.
 
-    Set-based: each person's due set is one SQL query, and the messages are inserted in bulk
-    with a dedupe key of kind and date per recipient, so a rerun, or two workers at once, tell
-    nobody anything twice. Returns the number of messages offered (inserted or already there)."""
+    Set-based: the due set is one SQL query for the whole installation, who answers for what
+    two more; then one query per person asks the ledger's rule (LedgerSubject.objects.visible_to)
+    which of their subjects they may see (nobody is told of a group they may not see); the
+    messages are inserted in bulk with a dedupe key of kind and date per recipient, so a rerun,
+    or two workers at once, tell nobody anything twice. Returns the number of messages offered."""
     day = on or timezone.localdate()
+    due = due_set(day)
+    care = _care_of(due, day)
+    people = list(User.objects.filter(is_active=True, pk__in=list(care)).order_by("pk"))
+
+    def visible_in_care(person: Any) -> set[int]:
+        # What someone who works for the community has in their care is in their scope: only the
+        # group half of the rule is asked, about the residents of their lines.
+        if not roles.works_for_community(person):
+            return _visible_among(person, care[person.pk], due, None)
+        return _visible_among(person, care[person.pk], due, _residents(care[person.pk], due))
+
+    overdue_by_grid: dict[int, list[int]] = defaultdict(list)
+    for line in due.values():
+        if line.is_overdue:
+            overdue_by_grid[line.grid_id].append(line.pk)
+    branch_grids: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    led = Grid.objects.filter(branch__kind=OrganisationKind.GRID_BRANCH, branch__secretary__is_active=True)
+    for grid_id, name, secretary_id in led.order_by("community_id", "code").values_list(
+        "pk", "name", "branch__secretary_id"
+    ):
+        branch_grids[secretary_id].append((grid_id, name))
+    secretaries = [
+        secretary
+        for secretary in User.objects.filter(pk__in=list(branch_grids)).order_by("pk")
+        if any(overdue_by_grid[grid_id] for grid_id, _name in branch_grids[secretary.pk])
+    ]
+
+    def overdue_seen_by(secretary: Any) -> set[int]:
+        # The grids of the branches one leads are in one's scope (visible_grid_ids).
+        candidates = [pk for grid_id, _name in branch_grids[secretary.pk] for pk in overdue_by_grid[grid_id]]
+        return _visible_among(secretary, candidates, due, _residents(candidates, due))
+
+    seen = _in_parallel(visible_in_care, people)
+    seen_overdue = _in_parallel(overdue_seen_by, secretaries)
     messages: list[Message] = []
     with translation.override(django_settings.LANGUAGE_CODE):
         url = reverse("grids:my_day")
-        for person in _reminder_recipients(day):
-            reminder = _worker_reminder(person, day, url)
-            if reminder is not None:
-                messages.append(reminder)
-        secretaries = User.objects.filter(
-            is_active=True, led_organisations__kind=OrganisationKind.GRID_BRANCH
-        ).distinct()
-        for secretary in secretaries.order_by("pk"):
-            summary = _overdue_summary(secretary, day, url)
-            if summary is not None:
-                messages.append(summary)
+        for person, visible in zip(people, seen, strict=True):
+            if visible:
+                messages.append(_worker_reminder(person, [due[pk] for pk in visible], day, url))
+        for secretary, visible in zip(secretaries, seen_overdue, strict=True):
+            counts = Counter(due[pk].grid_id for pk in visible)
+            if counts:
+                messages.append(_overdue_summary(secretary, branch_grids[secretary.pk], counts, day, url))
     notify(messages)
     return len(messages)

@@ -772,14 +772,18 @@ def seed_patrols(context: dict[str, Any]) -> None:
 
     people = {user.username: user for user in User.objects.filter(username__in=_patrol_usernames())}
     now = timezone.now()
-    month_start, _next = month_bounds(timezone.localdate())
-    # Spread the patrols over the month so far, the last one still open an hour ago.
-    span = max(now - month_start - datetime.timedelta(hours=1), datetime.timedelta(0))
-    step = span / len(DEMO_PATROLS)
+    today = timezone.localdate()
+    month_start, _next = month_bounds(today)
+    elapsed_days = (today - month_start.date()).days
     for number, (code, username, fails, ended) in enumerate(DEMO_PATROLS):
         walker = people[username]
-        started = month_start + step * number + min(step / 2, datetime.timedelta(hours=10))
-        started = min(started, now)
+        # Spread over the month so far, in working hours; never later than an hour ago (nor
+        # before the month began, early on its first day).
+        day = month_start.date() + datetime.timedelta(days=elapsed_days * number // len(DEMO_PATROLS))
+        started = datetime.datetime.combine(
+            day, datetime.time(9 + number % 6, 10 * (number % 5)), tzinfo=month_start.tzinfo
+        )
+        started = min(started, max(month_start, now - datetime.timedelta(hours=1)), now)
         patrol = Patrol.objects.create(grid=grids[code], started_by=walker, started_at=started)
         marked_at = started
         for item in patrol.items():

@@ -424,8 +424,8 @@ class OrganisationalLifeAttendance(models.Model):
         MobileMembership, on_delete=models.PROTECT, related_name="attendances", verbose_name=_("mobile record")
     )
     date = models.DateField(_("date"))
-    kind = models.CharField(_("session"), max_length=24, choices=LifeKind.choices)
-    way = models.CharField(_("attended"), max_length=16, choices=AttendanceWay.choices)
+    kind = models.CharField(_("kind of organisational life"), max_length=24, choices=LifeKind.choices)
+    way = models.CharField(_("online or in person"), max_length=16, choices=AttendanceWay.choices)
     held_by = models.CharField(
         _("held by"),
         max_length=200,

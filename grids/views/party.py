@@ -155,7 +155,7 @@ def party_member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def party_member_create(request: HttpRequest) -> HttpResponse:
     if not can_keep_party_members(request.user):
         raise PermissionDenied
-    initial = {"joined_on": None}
+    initial: dict[str, Any] = {}
     if request.GET.get("resident", "").isdigit():
         initial["resident"] = int(request.GET["resident"])
     form = PartyMemberForm(request.POST or None, editor=request.user, initial=initial)

@@ -266,6 +266,24 @@ def patrol_mark(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return _item_response(request, patrol, item)
 
 
+def _refused_details(
+    request: HttpRequest, patrol: Patrol, item: ChecklistItem, form: FindingDetailsForm
+) -> HttpResponse:
+    """The details form again with its errors (and what was typed): the item's fragment for
+    the script, else the whole patrol page."""
+    if _is_fetch(request):
+        return _item_response(request, patrol, item, status=400, form=form)
+    entries = _patrol_entries(request, patrol, bound={item.pk: form})
+    context = _patrol_context(
+        request,
+        patrol,
+        entries=entries,
+        marked=sum(1 for entry in entries if entry["result"] is not None),
+        failed=sum(1 for entry in entries if entry["finding"] is not None),
+    )
+    return render(request, "grids/patrols/patrol.html", context, status=400)
+
+
 @require_POST
 def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Add what was seen to a failed item's finding: a note, the place, photos, a position."""
@@ -280,17 +298,7 @@ def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse
         request.POST, request.FILES, compounds=_compounds_of(request.user, [patrol.grid_id]), prefix=f"item{item.pk}"
     )
     if not form.is_valid():
-        if _is_fetch(request):
-            return _item_response(request, patrol, item, status=400, form=form)
-        entries = _patrol_entries(request, patrol, bound={item.pk: form})
-        context = _patrol_context(
-            request,
-            patrol,
-            entries=entries,
-            marked=sum(1 for entry in entries if entry["result"] is not None),
-            failed=sum(1 for entry in entries if entry["finding"] is not None),
-        )
-        return render(request, "grids/patrols/patrol.html", context, status=400)
+        return _refused_details(request, patrol, item, form)
     data = form.cleaned_data
     try:
         actions.describe_finding(
@@ -299,6 +307,7 @@ def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse
             description=data["description"],
             place=data["place"],
             compound=data["compound"],
+            clear_compound=data["compound"] is None,
             merchant_name=data["merchant_name"],
             latitude=data["latitude"],
             longitude=data["longitude"],
@@ -306,7 +315,7 @@ def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse
         )
     except actions.TooManyPhotos as error:
         form.add_error("photos", str(error))
-        return _item_response(request, patrol, item, status=400, form=form)
+        return _refused_details(request, patrol, item, form)
     except actions.PatrolError as error:
         return _item_response(request, patrol, item, status=409, note=str(error))
     return _item_response(request, patrol, item, note=_("Saved."))

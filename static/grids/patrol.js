@@ -19,9 +19,20 @@
     if (!fresh) { return; }
     item.replaceWith(fresh);
     showLocateButtons(fresh);
+    updateTally();
     var target = focusValue ? fresh.querySelector('button[name="outcome"][value="' + focusValue + '"]') : null;
     if (!target && fresh.querySelector(".has-error")) { target = fresh.querySelector(".has-error input, .has-error textarea, .has-error select"); }
     if (target) { target.focus({ preventScroll: true }); }
+  }
+
+  // "3 of 19 items marked", counted again after each mark.
+  function updateTally() {
+    var tally = document.querySelector("[data-testid=patrol-tally][data-template]");
+    if (!tally) { return; }
+    var items = document.querySelectorAll(".patrol-items > [data-item]");
+    var marked = document.querySelectorAll(".patrol-items > [data-item][class*=outcome-]");
+    tally.textContent = tally.getAttribute("data-template")
+      .replace("__MARKED__", String(marked.length)).replace("__TOTAL__", String(items.length));
   }
 
   // Messages in the page's language, from the list's data attributes.

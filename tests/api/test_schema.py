@@ -152,6 +152,7 @@ def test_swagger_ui_renders_the_operations_under_the_csp(live_server, desktop: P
 
     # A write from the page carries the CSRF token: create an API token, whose key shows once.
     create = desktop.locator("#operations-tokens-tokens_create")
+    scroll_to(desktop, create)
     create.locator(".opblock-summary").click()
     create.locator("button.try-out__btn").click()
     create.locator("textarea.body-param__text").fill('{"name": "swagger", "days": 7}')

@@ -37,6 +37,8 @@ def test_a_grid_worker_fails_a_gas_item_with_a_photo_on_the_phone(live_server, p
     phone.click("[data-testid=start-patrol-05]")
     phone.wait_for_url(re.compile(r"/grids/patrols/\d+/$"))
     phone.evaluate("window.stillTheSamePage = true")
+    tally = phone.locator("[data-testid=patrol-tally]")
+    unmarked = tally.inner_text()
 
     hose = patrol_item(phone, "金属软管")
     hose.locator("[data-testid=mark-fail]").click()
@@ -54,6 +56,8 @@ def test_a_grid_worker_fails_a_gas_item_with_a_photo_on_the_phone(live_server, p
     blanket.locator("[data-testid=mark-pass]").click()
     expect(patrol_item(phone, "灭火毯").locator("[data-testid=mark-pass]")).to_have_attribute("aria-pressed", "true")
     assert phone.evaluate("window.stillTheSamePage") is True  # saved in place, no page load
+    expect(tally).not_to_have_text(unmarked)
+    assert "2" in tally.inner_text()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     patrol_item(phone, "金属软管").scroll_into_view_if_needed()
     screenshot(phone, "patrol-phone-gas-item-failed")

@@ -326,3 +326,77 @@ def test_a_department_liaison_reads_findings_but_does_not_follow_them_up(
     response = liaison.post(reverse("grids:finding_follow_up", args=[finding.pk]), {"note": "x"})
     assert response.status_code == 403
     assert not FindingFollowUp.objects.exists()
+
+
+def test_the_database_allows_one_result_per_item_and_patrol(grid_worker, grids, on_duty, gas):
+    from django.db import IntegrityError, transaction
+
+    patrol = start(client_for(grid_worker), grids["A"])
+    PatrolResult.objects.create(patrol=patrol, item=gas[0], outcome=Outcome.PASS, marked_by=grid_worker)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PatrolResult.objects.create(patrol=patrol, item=gas[0], outcome=Outcome.FAIL, marked_by=grid_worker)
+    assert PatrolResult.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_taps_leave_one_result_and_one_finding(grid_worker, grids, on_duty, gas):
+    import threading
+
+    from django.db import connection
+
+    from grids.actions import mark_patrol_item, start_patrol
+
+    patrol, _created = start_patrol(grid=grids["A"], by=grid_worker)
+    hose = item(grids["A"], "restaurant_gas.metal_hose")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def tap() -> None:
+        try:
+            barrier.wait()
+            mark_patrol_item(patrol=patrol, item=hose, outcome=Outcome.FAIL, by=grid_worker)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tap) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert PatrolResult.objects.filter(patrol=patrol, item=hose).count() == 1
+    assert Finding.objects.filter(patrol=patrol).count() == 1
+
+
+def test_a_file_that_is_not_a_photo_is_refused_and_the_note_is_kept(grid_worker, grids, on_duty, gas, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(grid_worker)
+    patrol = start(client, grids["A"])
+    hose = item(grids["A"], "restaurant_gas.metal_hose")
+    client.post(mark_url(patrol, hose), {"outcome": "fail"})
+    prefix = f"item{hose.pk}-"
+    payload = {
+        f"{prefix}description": "橡胶软管",
+        f"{prefix}photos": [SimpleUploadedFile("notes.txt", b"not a photo", content_type="text/plain")],
+    }
+    response = client.post(describe_url(patrol, hose), payload)
+    assert response.status_code == 400
+    [entry] = [entry for entry in response.context["entries"] if entry["item"] == hose]
+    assert entry["form"].errors["photos"] == [
+        "This is not a photo we can read. Please choose a JPEG, PNG or WebP image."
+    ]
+    assert entry["form"]["description"].value() == "橡胶软管"
+    finding = Finding.objects.get()
+    assert finding.description == ""
+    assert finding.attachments.count() == 0
+    # Through the script: the item's fragment with the error next to the field.
+    response = client.post(describe_url(patrol, hose), payload, headers=FETCH)
+    assert response.status_code == 400
+    assert f'id="id_{prefix}photos_error"' in response.content.decode()
+    # Seven photos are more than a finding carries.
+    response = client.post(describe_url(patrol, hose), {f"{prefix}photos": [photo_upload() for _ in range(7)]})
+    assert response.status_code == 400
+    assert Finding.objects.get().attachments.count() == 0
