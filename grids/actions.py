@@ -668,9 +668,7 @@ def follow_up_finding(
         guard = Finding.objects.filter(pk=finding.pk).exclude(status=FindingStatus.CLOSED)
         if version is not None:
             guard = guard.filter(version=version)
-        changed = guard.update(
-            status=status, version=F("version") + 1, closed_at=now if close else None
-        )
+        changed = guard.update(status=status, version=F("version") + 1, closed_at=now if close else None)
         if not changed:
             current = Finding.objects.get(pk=finding.pk)
             if current.status == FindingStatus.CLOSED:

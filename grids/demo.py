@@ -708,34 +708,79 @@ PATROL_EVERY_GRID = ["frontage", "sanitation"]
 # This month's patrols: (grid, walker's username, {failed template item: finding}, ended?).
 # A finding: (description, place, merchant name, follow-ups [(username, note, close)]).
 DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str, str, bool]]]], bool]] = [
-    ("01", "grid", {
-        "sanitation.bins": ("3号楼东侧垃圾桶满溢,周边有散落垃圾。", "鲁园小区3号楼东侧", "", [
-            ("grid", "已联系物业,当天下午清运完毕。", True),
-        ]),
-    }, True),
-    ("05", "grid05", {
-        "restaurant_gas.metal_hose": ("后厨液化气钢瓶用橡胶软管连接,长约3米。", "韩国城美食街", "首尔烤肉", [
-            ("grid05", "已告知店主,约定三日内更换为2米以内的金属软管。", False),
-        ]),
-        "restaurant_gas.fire_blanket": ("厨房未配备灭火毯。", "韩国城美食街", "首尔烤肉", []),
-    }, True),
-    ("06", "grid06", {
-        "small_venue.no_ebike_charging": ("楼梯下有电动自行车电池在充电。", "乐活城二层", "乐活童装", []),
-    }, True),
-    ("02", "grid02", {
-        "frontage.goods_outside": ("门前摆放货架和促销台,占用人行道。", "商业大厦北门", "", [
-            ("grid02", "当场整改,货架已搬回店内。", True),
-        ]),
-    }, True),
+    (
+        "01",
+        "grid",
+        {
+            "sanitation.bins": (
+                "3号楼东侧垃圾桶满溢,周边有散落垃圾。",
+                "鲁园小区3号楼东侧",
+                "",
+                [
+                    ("grid", "已联系物业,当天下午清运完毕。", True),
+                ],
+            ),
+        },
+        True,
+    ),
+    (
+        "05",
+        "grid05",
+        {
+            "restaurant_gas.metal_hose": (
+                "后厨液化气钢瓶用橡胶软管连接,长约3米。",
+                "韩国城美食街",
+                "首尔烤肉",
+                [
+                    ("grid05", "已告知店主,约定三日内更换为2米以内的金属软管。", False),
+                ],
+            ),
+            "restaurant_gas.fire_blanket": ("厨房未配备灭火毯。", "韩国城美食街", "首尔烤肉", []),
+        },
+        True,
+    ),
+    (
+        "06",
+        "grid06",
+        {
+            "small_venue.no_ebike_charging": ("楼梯下有电动自行车电池在充电。", "乐活城二层", "乐活童装", []),
+        },
+        True,
+    ),
+    (
+        "02",
+        "grid02",
+        {
+            "frontage.goods_outside": (
+                "门前摆放货架和促销台,占用人行道。",
+                "商业大厦北门",
+                "",
+                [
+                    ("grid02", "当场整改,货架已搬回店内。", True),
+                ],
+            ),
+        },
+        True,
+    ),
     ("04", "grid04", {}, True),
     ("05", "grid05", {}, True),
-    ("09", "grid09", {
-        "small_venue.extinguishers": ("两具灭火器压力不足,已过检验期。", "西三路102号", "育英文具店", []),
-    }, True),
+    (
+        "09",
+        "grid09",
+        {
+            "small_venue.extinguishers": ("两具灭火器压力不足,已过检验期。", "西三路102号", "育英文具店", []),
+        },
+        True,
+    ),
     ("12", "grid12", {}, True),
-    ("06", "grid06", {
-        "restaurant_gas.leak_alarm": ("燃气泄漏报警器未与切断阀联动。", "乐活城美食广场", "老街麻辣烫", []),
-    }, True),
+    (
+        "06",
+        "grid06",
+        {
+            "restaurant_gas.leak_alarm": ("燃气泄漏报警器未与切断阀联动。", "乐活城美食广场", "老街麻辣烫", []),
+        },
+        True,
+    ),
     ("01", "grid01", {}, False),
 ]
 

@@ -411,6 +411,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimedTaskStatusEnum": "grids.models.party.TaskStatus",
         # The ledger's visit `way` shares its field name with the organisational life's.
         "VisitWayEnum": "grids.models.ledger.VisitWay",
+        "LedgerSubjectKindEnum": "grids.models.ledger.SubjectKind",
         "MonthEnum": "grids.models.patrols.MONTH_CHOICES",
         "SiteTypeEnum": "grids.models.patrols.SiteType",
         "PatrolStatusEnum": "grids.models.patrols.PatrolStatus",

@@ -177,7 +177,9 @@ def browser_context_args(browser_context_args):
 @pytest.fixture
 def phone(browser):
     """A page at a phone's size (390×844), in Chinese."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     yield page
     context.close()

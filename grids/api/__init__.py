@@ -3,6 +3,14 @@ grids, duty, compounds), people (addresses, residents, groups), party (party mem
 
 from __future__ import annotations
 
+from grids.api.ledger import (  # noqa: F401, E402
+    LedgerDueViewSet,
+    LedgerSubjectSerializer,
+    LedgerSubjectViewSet,
+    VisitSerializer,
+    VisitViewSet,
+)
+from grids.api.ledger import register as register_ledger  # noqa: F401, E402
 from grids.api.organisation import (  # noqa: F401
     CommunityStaffWrites,
     CompoundFilterSet,
@@ -53,11 +61,3 @@ from grids.api.people import (  # noqa: F401, E402
     TenancyViewSet,
 )
 from grids.api.people import register as register_people  # noqa: F401, E402
-from grids.api.ledger import (  # noqa: F401, E402
-    LedgerDueViewSet,
-    LedgerSubjectSerializer,
-    LedgerSubjectViewSet,
-    VisitSerializer,
-    VisitViewSet,
-)
-from grids.api.ledger import register as register_ledger  # noqa: F401, E402

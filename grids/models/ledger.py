@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -351,6 +351,20 @@ class LedgerSubjectQuerySet(models.QuerySet):
                 output_field=BooleanField(),
             ),
         )
+
+    def count_by_grid(self) -> dict[int, tuple[int, int, int]]:
+        """(subjects, due, overdue) per grid id over this with_status queryset, counted by the
+        database in one query: the status query is the derived table of a GROUP BY (the ORM
+        cannot aggregate over its per-subject aggregates at one level)."""
+        inner = self.order_by().values("grid_id", "is_due", "is_overdue")
+        sql, params = inner.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT grid_id, COUNT(*), SUM(CASE WHEN is_due THEN 1 ELSE 0 END), "
+                f"SUM(CASE WHEN is_overdue THEN 1 ELSE 0 END) FROM ({sql}) AS standing GROUP BY grid_id",
+                params,
+            )
+            return {grid_id: (total, due or 0, overdue or 0) for grid_id, total, due, overdue in cursor.fetchall()}
 
     def due(self) -> LedgerSubjectQuerySet:
         """Subjects that still need visits this period (after with_status)."""

@@ -9,12 +9,12 @@ There is no ranking of workers and no clock-in here: the figures describe the wo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -34,6 +34,7 @@ from grids.forms.ledger import EndSubjectForm, LedgerFilterForm, LedgerSubjectFo
 from grids.models import (
     Finding,
     Grid,
+    GroupKind,
     LedgerSubject,
     OrganisationKind,
     PartyOrganisation,
@@ -50,7 +51,9 @@ from shanglong.xlsx import Column, export_workbook, xlsx_response
 
 PAGE_SIZE = 50
 # My day shows this many lines per section (the rest are a link to the ledger list away).
-MY_DAY_SECTION_LIMIT = 60
+MY_DAY_SECTION_LIMIT = 20
+# A primary key no row has, reversed once and replaced by each line's (see _shown).
+PK_PLACEHOLDER = 987654321
 MY_DAY_FINDINGS = 10
 # The patrol pages, if the patrol part of the app has them (linked by URL name only).
 PATROL_START_URL_NAMES = ("grids:patrol_home",)
@@ -66,7 +69,7 @@ def _require_access(user: Any) -> None:
     raise PermissionDenied
 
 
-def rule_text(subject: LedgerSubject) -> str:
+def rule_text(subject: Any) -> str:
     """ "1 per week, face to face": the subject's rule as people say it."""
     if subject.period == VisitPeriod.WEEK:
         text = _("%(count)d per week") % {"count": subject.visits_required}
@@ -102,20 +105,65 @@ def _leads_a_branch(user: Any) -> bool:
 
 def grid_overview(user: Any, day: Any) -> list[Grid]:
     """The grids a person sees with, for each, the subjects in the ledger, those due this period
-    and those overdue, as far as the person may see them: one query (the counts are subqueries
-    over LedgerSubjectQuerySet.with_status)."""
-    visible = LedgerSubject.objects.visible_to(user)
-    status = visible.with_status(day)
-    return list(
-        Grid.objects.visible_to(user)
-        .active()
-        .annotate(
-            subjects=Count("ledger_subjects", filter=Q(ledger_subjects__in=visible.active(day).values("pk"))),
-            due=Count("ledger_subjects", filter=Q(ledger_subjects__in=status.due().values("pk"))),
-            overdue=Count("ledger_subjects", filter=Q(ledger_subjects__in=status.overdue().values("pk"))),
+    and those overdue, as far as the person may see them: the grids, and one status query
+    counted per grid by the database (LedgerSubjectQuerySet.count_by_grid)."""
+    counts = LedgerSubject.objects.visible_to(user).active(day).with_status(day).count_by_grid()
+    grids = list(Grid.objects.visible_to(user).active().order_by("community_id", "code"))
+    for grid in grids:
+        grid.subjects, grid.due, grid.overdue = counts.get(grid.pk, (0, 0, 0))
+    return grids
+
+
+def _in_my_care(user: Any, day: Any) -> Any:
+    """The subjects in the person's care that they may see. What someone who works for the
+    community has in their care (on the team, or on duty in the grid) is in their scope, so only
+    the rule's group half is asked (LedgerSubjectQuerySet.groups_visible_to); for anyone else,
+    the whole rule."""
+    subjects = LedgerSubject.objects.in_care_of(user, day)
+    if roles.works_for_community(user):
+        return subjects.groups_visible_to(user)
+    return subjects.visible_to(user)
+
+
+class MyDayLine(NamedTuple):
+    """A line of My day, as the status query returns it."""
+
+    pk: int
+    name: str
+    kind: str
+    group: str
+    grid__name: str
+    visits_required: int
+    period: str
+    face_to_face_only: bool
+    is_overdue: bool
+    is_due_today: bool
+    visits_needed: int
+    period_last_day: Any
+
+
+def _shown(lines: list[MyDayLine]) -> list[dict[str, Any]]:
+    """The first lines of a section, ready for the template: labels and links worked out here
+    once (reversing two URLs per line would cost more than the rest of the page)."""
+    kinds, groups = dict(SubjectKind.choices), dict(GroupKind.choices)
+    detail = reverse("grids:ledger_subject", args=[PK_PLACEHOLDER])
+    record = reverse("grids:visit_create", args=[PK_PLACEHOLDER])
+    shown = []
+    for line in lines[:MY_DAY_SECTION_LIMIT]:
+        pk = str(line.pk)
+        meta = [str(kinds.get(line.kind, line.kind))]
+        if line.group:
+            meta.append(str(groups.get(line.group, line.group)))
+        meta += [line.grid__name, rule_text(line)]
+        shown.append(
+            {
+                "line": line,
+                "meta": " · ".join(meta),
+                "detail_url": detail.replace(str(PK_PLACEHOLDER), pk),
+                "record_url": record.replace(str(PK_PLACEHOLDER), pk),
+            }
         )
-        .order_by("community_id", "code")
-    )
+    return shown
 
 
 def my_day(request: HttpRequest) -> HttpResponse:
@@ -125,20 +173,19 @@ def my_day(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_access(user)
     day = timezone.localdate()
-    # 1 query: the subjects in the person's care that need a visit, with their standing.
-    needing = list(
-        LedgerSubject.objects.visible_to(user)
-        .in_care_of(user, day)
+    # 1 query: the subjects in the person's care that need a visit, with their standing, as
+    # plain rows (a worker may have hundreds; the page shows the first of each section).
+    needing = [
+        MyDayLine(*row)
+        for row in _in_my_care(user, day)
         .with_status(day)
         .needing_visits()
-        .select_related("grid")
         .order_by("-is_overdue", "-is_due_today", "period_last_day", "name", "pk")
-    )
-    overdue = [subject for subject in needing if subject.is_overdue]
-    due_today = [subject for subject in needing if subject.is_due_today and not subject.is_overdue]
-    later = [subject for subject in needing if not subject.is_due_today and not subject.is_overdue]
-    for subject in needing:
-        subject.rule_label = rule_text(subject)
+        .values_list(*MyDayLine._fields)
+    ]
+    overdue = [line for line in needing if line.is_overdue]
+    due_today = [line for line in needing if line.is_due_today and not line.is_overdue]
+    later = [line for line in needing if not line.is_due_today and not line.is_overdue]
     # 1 query: the unresolved findings of the grids the person patrols.
     findings = list(
         Finding.objects.visible_to(user)
@@ -154,11 +201,11 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "grids/ledger/my_day.html",
         {
             "day": day,
-            "overdue": overdue[:MY_DAY_SECTION_LIMIT],
+            "overdue": _shown(overdue),
             "overdue_count": len(overdue),
-            "due_today": due_today[:MY_DAY_SECTION_LIMIT],
+            "due_today": _shown(due_today),
             "due_today_count": len(due_today),
-            "later": later[:MY_DAY_SECTION_LIMIT],
+            "later": _shown(later),
             "later_count": len(later),
             "visits_remaining": sum(subject.visits_needed for subject in needing),
             "section_limit": MY_DAY_SECTION_LIMIT,
@@ -174,13 +221,14 @@ def my_day(request: HttpRequest) -> HttpResponse:
 # --- The ledger ----------------------------------------------------------------------------
 
 
-def _filtered_ledger(request: HttpRequest) -> tuple[LedgerFilterForm, Any, Any]:
-    """The ledger rows the person may see, with the paper ledger's figures, filtered by the
-    list's form; one query when evaluated."""
+def _filtered_ledger(request: HttpRequest, *, figures: bool) -> tuple[LedgerFilterForm, Any, Any]:
+    """The ledger rows the person may see, filtered by the list's form, ordered as on paper;
+    with the paper ledger's figures (with_ledger_figures) when asked, else only the standing
+    a status filter needs. One query when evaluated."""
     user = request.user
     day = timezone.localdate()
     form = LedgerFilterForm(request.GET or None, user=user)
-    subjects = LedgerSubject.objects.visible_to(user).with_ledger_figures(day).select_related("grid")
+    subjects = LedgerSubject.objects.visible_to(user)
     filters: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
     if filters.get("grid"):
         subjects = subjects.filter(grid=filters["grid"])
@@ -189,14 +237,15 @@ def _filtered_ledger(request: HttpRequest) -> tuple[LedgerFilterForm, Any, Any]:
     if filters.get("q"):
         subjects = subjects.filter(name__icontains=filters["q"].strip())
     status = filters.get("status") or ""
-    if status == "left":
-        subjects = subjects.filter(left_on__lte=day)
-    else:
-        subjects = subjects.active(day)
-        if status == "due":
-            subjects = subjects.due()
-        elif status == "overdue":
-            subjects = subjects.overdue()
+    subjects = subjects.filter(left_on__lte=day) if status == "left" else subjects.active(day)
+    if figures:
+        subjects = subjects.with_ledger_figures(day).select_related("grid")
+    elif status in ("due", "overdue"):
+        subjects = subjects.with_status(day)
+    if status == "due":
+        subjects = subjects.due()
+    elif status == "overdue":
+        subjects = subjects.overdue()
     return form, subjects.order_by("grid__community_id", "grid__code", "kind", "name", "pk"), filters
 
 
@@ -204,9 +253,18 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
     """The ledger (台账) of the person's grids: each subject with its rule, last visit, visits
     this period and its standing."""
     _require_access(request.user)
-    form, subjects, filters = _filtered_ledger(request)
-    page = Paginator(subjects, PAGE_SIZE).get_page(request.GET.get("page"))
-    for subject in page:
+    form, subjects, filters = _filtered_ledger(request, figures=False)
+    # The page's subjects first (count, then ids), then their figures: the figures of a large
+    # ledger are computed for one page only.
+    page = Paginator(subjects.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = {
+        subject.pk: subject
+        for subject in LedgerSubject.objects.filter(pk__in=list(page.object_list))
+        .with_ledger_figures(timezone.localdate())
+        .select_related("grid")
+    }
+    page.object_list = [shown[pk] for pk in page.object_list if pk in shown]
+    for subject in page.object_list:
         subject.rule_label = rule_text(subject)
     query = request.GET.copy()
     query.pop("page", None)
@@ -246,7 +304,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     """The ledger as an .xlsx file in the shape kept on paper, per grid (the list's filters
     apply): one query with annotations. The export is written to the access log."""
     _require_access(request.user)
-    _form, subjects, filters = _filtered_ledger(request)
+    _form, subjects, filters = _filtered_ledger(request, figures=True)
     grid = filters.get("grid")
     now = timezone.localtime()
     who = request.user.display_name

@@ -86,9 +86,7 @@ def member(
     number = next(_sequence)
     dwelling = Dwelling.objects.create(building=building, unit="", room=str(number))
     resident = make_resident(dwelling, name, number)
-    return GroupMembership.objects.create(
-        resident=resident, kind=kind, level=level, department=department, since=since
-    )
+    return GroupMembership.objects.create(resident=resident, kind=kind, level=level, department=department, since=since)
 
 
 def line_for(
@@ -147,9 +145,7 @@ def standing(subject: LedgerSubject, day: datetime.date) -> dict[str, Any]:
     return (
         LedgerSubject.objects.filter(pk=subject.pk)
         .with_status(day)
-        .values(
-            "visits_this_period", "visits_last_period", "visits_needed", "is_due", "is_due_today", "is_overdue"
-        )
+        .values("visits_this_period", "visits_last_period", "visits_needed", "is_due", "is_due_today", "is_overdue")
         .get()
     )
 

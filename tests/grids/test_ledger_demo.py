@@ -22,7 +22,9 @@ def demo():
 
 
 def test_every_group_member_and_the_key_enterprises_are_in_the_ledger(demo):
-    memberships = GroupMembership.objects.filter(resident__dwelling__building__compound__grid__community__name="商隆社区")
+    memberships = GroupMembership.objects.filter(
+        resident__dwelling__building__compound__grid__community__name="商隆社区"
+    )
     assert memberships.exists()
     for membership in memberships:
         assert LedgerSubject.objects.filter(resident=membership.resident, group=membership.kind).exists()
@@ -33,8 +35,8 @@ def test_every_group_member_and_the_key_enterprises_are_in_the_ledger(demo):
 
 def test_the_demo_grid_worker_has_subjects_due_and_one_overdue(demo):
     response = client_for(User.objects.get(username="grid")).get(reverse("grids:my_day"))
-    assert [subject.name for subject in response.context["overdue"]] == ["周志强"]
-    pending = {subject.name for subject in (*response.context["due_today"], *response.context["later"])}
+    assert [item["line"].name for item in response.context["overdue"]] == ["周志强"]
+    pending = {item["line"].name for item in (*response.context["due_today"], *response.context["later"])}
     assert {"刘桂英", "乐活城"} <= pending
     assert "王秀兰" not in pending  # visited this month
 

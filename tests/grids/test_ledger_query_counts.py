@@ -28,7 +28,13 @@ def populate(grids, compounds, worker, department, rows: int) -> list:
     for number in range(rows):
         if number % 2:
             subject = line_for(
-                member(compounds["A"], f"对象{number}", GroupKind.COMMUNITY_CORRECTION, department=department, level="strict"),
+                member(
+                    compounds["A"],
+                    f"对象{number}",
+                    GroupKind.COMMUNITY_CORRECTION,
+                    department=department,
+                    level="strict",
+                ),
                 team=(worker,),
                 entered_on=LONG_AGO,
             )
@@ -64,9 +70,9 @@ def test_my_day_of_a_branch_secretary_queries(
 ):
     populate(grids, compounds, grid_worker, department, rows)
     client = client_for(branch_secretary)
-    # session, user, my subjects (none), open findings of my grids, "leads a branch", the grids
-    # with their subjects, due and overdue counts (one query), unread messages
-    with django_assert_num_queries(7):
+    # session, user, my subjects (none), open findings of my grids, "leads a branch", the
+    # subjects, due and overdue counted per grid (one query), the grids, unread messages
+    with django_assert_num_queries(8):
         response = client.get(reverse("grids:my_day"))
     counts = {grid.code: (grid.subjects, grid.overdue) for grid in response.context["grids"]}
     # The secretary, on duty nowhere, sees the enterprises and no group member.
@@ -77,9 +83,9 @@ def test_my_day_of_a_branch_secretary_queries(
 def test_ledger_list_queries(grid_worker, grids, compounds, on_duty, department, django_assert_num_queries, rows):
     populate(grids, compounds, grid_worker, department, rows)
     client = client_for(grid_worker)
-    # session, user, the paginator's count, the page of subjects with their figures (one query),
-    # "may add a subject", unread messages, the grid filter's choices
-    with django_assert_num_queries(7):
+    # session, user, the paginator's count, the page's ids, their figures (one query), "may
+    # add a subject", unread messages, the grid filter's choices
+    with django_assert_num_queries(8):
         response = client.get(reverse("grids:ledger_list"))
     assert len(response.context["page"].object_list) == rows
 

@@ -66,7 +66,9 @@ def test_a_grid_worker_cannot_record_a_visit_for_another_grids_subject(grid_work
     client = client_for(grid_worker)
     url = reverse("grids:visit_create", args=[lines["B"].pk])
     assert client.get(url).status_code == 404
-    response = client.post(url, {"way": VisitWay.FACE_TO_FACE, "visited_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        url, {"way": VisitWay.FACE_TO_FACE, "visited_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
+    )
     assert response.status_code == 404
     assert not Visit.objects.exists()
 
@@ -241,7 +243,9 @@ test_update_is_for_writers_of_their_rows = matrix.update_test(CASES)
 def test_visits_cannot_be_changed_or_deleted_through_the_api(grid_worker, grids, on_duty):
     subject = enterprise(grids["A"], "乐活城")
     client = matrix.api_client(grid_worker)
-    response = client.post(reverse("api:visit-list"), {"subject": subject.pk, "way": "face_to_face"}, "application/json")
+    response = client.post(
+        reverse("api:visit-list"), {"subject": subject.pk, "way": "face_to_face"}, "application/json"
+    )
     assert response.status_code == 201, response.content
     url = reverse("api:visit-detail", args=[response.json()["id"]])
     assert client.patch(url, {"found": "x"}, "application/json").status_code == 405
@@ -272,7 +276,9 @@ def test_a_correction_through_the_api_replaces_the_visit_once(grid_worker, grids
 
 @pytest.mark.django_db
 def test_the_api_subject_of_a_group_member_takes_their_grid_and_rule(grid_worker, compounds, on_duty, department):
-    membership = member(compounds["A"], "矫正对象甲", GroupKind.COMMUNITY_CORRECTION, department=department, level="strict")
+    membership = member(
+        compounds["A"], "矫正对象甲", GroupKind.COMMUNITY_CORRECTION, department=department, level="strict"
+    )
     client = matrix.api_client(grid_worker)
     response = client.post(
         reverse("api:ledgersubject-list"),
@@ -281,7 +287,12 @@ def test_the_api_subject_of_a_group_member_takes_their_grid_and_rule(grid_worker
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["name"], body["period"], body["face_to_face_only"], body["is_due"]) == ("矫正对象甲", "week", True, True)
+    assert (body["name"], body["period"], body["face_to_face_only"], body["is_due"]) == (
+        "矫正对象甲",
+        "week",
+        True,
+        True,
+    )
     assert body["grid"] == compounds["A"].grid_id
     # A group the person does not see is refused.
     other = member(compounds["B"], "独居老人乙", GroupKind.ELDERLY_ALONE, department=department)

@@ -58,7 +58,9 @@ def test_a_grid_worker_records_a_visit_and_runs_a_patrol_from_my_day(live_server
     row(overdue, "周志强").locator("[data-testid=record-visit]").click()
     phone.wait_for_url(re.compile(r"/grids/ledger/\d+/visit/"))
     expect(phone.locator("input[name=way][value=face_to_face]")).to_be_checked()
-    phone.locator("#id_photos").set_input_files(files=[{"name": "visit.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
+    phone.locator("#id_photos").set_input_files(
+        files=[{"name": "visit.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
+    )
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "my-day-visit-form-phone")
     # Tap two: save.
@@ -83,9 +85,9 @@ def test_a_grid_worker_records_a_visit_and_runs_a_patrol_from_my_day(live_server
     phone.wait_for_url(re.compile(r"/grids/patrols/\d+/$"))
     hose = phone.locator("li.patrol-item", has_text="金属软管")
     hose.locator("[data-testid=mark-fail]").click()
-    expect(
-        phone.locator("li.patrol-item", has_text="金属软管").locator("[data-testid=mark-fail]")
-    ).to_have_attribute("aria-pressed", "true")
+    expect(phone.locator("li.patrol-item", has_text="金属软管").locator("[data-testid=mark-fail]")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     hose = phone.locator("li.patrol-item", has_text="金属软管")
     hose.locator("textarea").fill("后厨橡胶软管老化")
     hose.locator("[data-testid=save-finding]").click()

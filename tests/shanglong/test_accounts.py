@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from shanglong import roles
 from shanglong.models import Role, User
 from tests.conftest import client_for, make_user
 
@@ -193,9 +194,12 @@ def test_account_list_query_count_does_not_grow_with_the_people(
     ],
 )
 def test_each_role_lands_on_its_start_page(request, fixture, role):
-    response = english(request.getfixturevalue(fixture)).get("/")
+    response = english(request.getfixturevalue(fixture)).get("/", follow=True)
     assert response.status_code == 200
-    assert f'data-start-page="{role}"' in response.content.decode()
+    start_page = reverse(roles.START_PAGES[role])
+    assert response.request["PATH_INFO"] == start_page
+    if start_page == reverse("home"):
+        assert f'data-start-page="{role}"' in response.content.decode()
 
 
 def test_subdistrict_staff_see_the_communities_widget(subdistrict_user, community, other_community):

@@ -10,7 +10,9 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
+from shanglong import roles
 from shanglong.demo import DEMO_PASSWORD, DEPARTMENTS
 from shanglong.models import Community, Department, Role, Subdistrict, User
 
@@ -88,9 +90,12 @@ def test_demo_users_can_log_in_and_reach_their_start_page():
     for person in User.objects.all():
         client = Client()
         assert client.login(username=person.username, password=DEMO_PASSWORD), person.username
-        response = client.get("/")
+        response = client.get("/", follow=True)
         assert response.status_code == 200
-        assert f'data-start-page="{person.role}"' in response.content.decode()
+        start_page = reverse(roles.START_PAGES[person.role])
+        assert response.request["PATH_INFO"] == start_page
+        if start_page == reverse("home"):
+            assert f'data-start-page="{person.role}"' in response.content.decode()
 
 
 def test_seed_demo_does_not_reset_a_changed_password():
