@@ -25,6 +25,8 @@ class BoundaryField(forms.JSONField):
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
+        if value is None or value == "":
+            return ""  # an empty box for a new grid, not the text "null"
         if isinstance(value, dict) and value.get("type") == "Polygon":
             rings = [
                 "[\n" + ",\n".join(f"    {json.dumps(point)}" for point in ring) + "\n  ]"

@@ -301,3 +301,11 @@ def test_staff_cannot_file_a_compound_in_another_communitys_grid(other_staff, gr
     )
     assert "latitude" in response.context["form"].errors
     assert not Compound.objects.exists()
+
+
+
+def test_the_new_grid_form_starts_with_an_empty_boundary_box(staff, community):
+    page = client_for(staff).get(reverse("grids:grid_create")).content.decode()
+    start = page.index('name="boundary"')
+    box = page[start : page.index("</textarea>", start)]
+    assert box.rstrip().endswith(">")  # nothing between the tag and </textarea>, not "null"
