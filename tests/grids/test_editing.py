@@ -303,7 +303,6 @@ def test_staff_cannot_file_a_compound_in_another_communitys_grid(other_staff, gr
     assert not Compound.objects.exists()
 
 
-
 def test_the_new_grid_form_starts_with_an_empty_boundary_box(staff, community):
     page = client_for(staff).get(reverse("grids:grid_create")).content.decode()
     start = page.index('name="boundary"')
