@@ -44,6 +44,7 @@ from grids.models import (
     editable_grid_ids,
     patrollable_grid_ids,
 )
+from grids.views.organisation import require_grid_work_access
 from shanglong import roles
 from shanglong.actions import record_access
 from shanglong.models import AccessAction, User
@@ -57,16 +58,6 @@ PK_PLACEHOLDER = 987654321
 MY_DAY_FINDINGS = 10
 # The patrol pages, if the patrol part of the app has them (linked by URL name only).
 PATROL_START_URL_NAMES = ("grids:patrol_home",)
-
-
-def _require_access(user: Any) -> None:
-    """The ledger is for people who work for a community and for anyone who leads a party
-    organisation; merchants, volunteers and the public get 403."""
-    if user.is_superuser or roles.works_for_community(user):
-        return
-    if PartyOrganisation.objects.filter(secretary=user).exists():
-        return
-    raise PermissionDenied
 
 
 def rule_text(subject: Any) -> str:
@@ -171,7 +162,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
     period among the subjects in their care, the open findings of their grids, a patrol to
     start. Branch secretaries and staff also see each of their grids with its overdue count."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     day = timezone.localdate()
     # 1 query: the subjects in the person's care that need a visit, with their standing, as
     # plain rows (a worker may have hundreds; the page shows the first of each section).
@@ -252,7 +243,7 @@ def _filtered_ledger(request: HttpRequest, *, figures: bool) -> tuple[LedgerFilt
 def ledger_list(request: HttpRequest) -> HttpResponse:
     """The ledger (台账) of the person's grids: each subject with its rule, last visit, visits
     this period and its standing."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     form, subjects, filters = _filtered_ledger(request, figures=False)
     # The page's subjects first (count, then ids), then their figures: the figures of a large
     # ledger are computed for one page only.
@@ -303,7 +294,7 @@ def _ledger_columns() -> list[Column]:
 def ledger_export(request: HttpRequest) -> HttpResponse:
     """The ledger as an .xlsx file in the shape kept on paper, per grid (the list's filters
     apply): one query with annotations. The export is written to the access log."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     _form, subjects, filters = _filtered_ledger(request, figures=True)
     grid = filters.get("grid")
     now = timezone.localtime()
@@ -332,7 +323,7 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One subject: its rule and standing, its team, and its visits (corrections shown with
     the visits they replace)."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     day = timezone.localdate()
     subject = get_object_or_404(
         LedgerSubject.objects.visible_to(user)
@@ -361,7 +352,7 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def subject_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     if not Grid.objects.filter(pk__in=editable_grid_ids(user)).exists():
         raise PermissionDenied
     form = LedgerSubjectForm(request.POST or None, editor=user, initial={"kind": request.GET.get("kind") or ""})
@@ -374,7 +365,7 @@ def subject_create(request: HttpRequest) -> HttpResponse:
 
 def subject_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     subject = get_object_or_404(LedgerSubject.objects.editable_by(user).select_related("grid", "resident"), pk=pk)
     form = LedgerSubjectForm(request.POST or None, instance=subject, editor=user)
     if request.method == "POST" and form.is_valid():
@@ -387,7 +378,7 @@ def subject_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def subject_end(request: HttpRequest, pk: int) -> HttpResponse:
     """The subject leaves the ledger (its visits stay)."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     subject = get_object_or_404(LedgerSubject.objects.editable_by(user).select_related("grid"), pk=pk)
     form = EndSubjectForm(request.POST or None, subject=subject)
     if request.method == "POST" and form.is_valid():
@@ -408,7 +399,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a visit: the second tap from My day. The way is preselected from the rule and the
     time is now, so "Save" alone records it."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     subject = get_object_or_404(LedgerSubject.objects.visitable_by(user).select_related("grid"), pk=pk)
     form = VisitForm(request.POST or None, request.FILES or None, subject=subject, user=user)
     if request.method == "POST" and form.is_valid():
@@ -439,7 +430,7 @@ def visit_correct(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a visit: a new record that replaces the old one in every count; the old one
     stays, marked as corrected."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     visit = get_object_or_404(
         Visit.objects.visible_to(user).select_related("subject__grid", "correction").prefetch_related("workers"),
         pk=pk,

@@ -27,9 +27,10 @@ from shanglong.models import Community
 PAGE_SIZE = 50
 
 
-def _require_access(user: Any) -> None:
-    """The organisation pages are for people who work for a community, and for anyone who
-    leads a party organisation; merchants, volunteers and the public get 403."""
+def require_grid_work_access(user: Any) -> None:
+    """The grids app's pages (organisation, patrols, ledger) are for people who work for a
+    community and for anyone who leads a party organisation; merchants, volunteers and the
+    public get 403. What each page then shows is bounded by the models' visible_to."""
     if user.is_superuser or roles.works_for_community(user):
         return
     if PartyOrganisation.objects.filter(secretary=user).exists():
@@ -51,7 +52,7 @@ def _sees_several_communities(user: Any) -> bool:
 
 def grid_list(request: HttpRequest) -> HttpResponse:
     """The grids in the viewer's scope with their branch and who is on duty today."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     grids = (
         Grid.objects.visible_to(request.user)
         .select_related("branch", "community")
@@ -72,7 +73,7 @@ def grid_list(request: HttpRequest) -> HttpResponse:
 
 def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One grid: its branch, compounds and the people on duty now."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     grid = get_object_or_404(
         Grid.objects.visible_to(request.user)
         .select_related("branch__secretary", "community")
@@ -153,7 +154,7 @@ def assignment_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def compound_list(request: HttpRequest) -> HttpResponse:
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     query = (request.GET.get("q") or "").strip()
     compounds = (
         Compound.objects.visible_to(request.user)
@@ -203,7 +204,7 @@ KIND_ORDER = {kind: number for number, kind in enumerate(OrganisationKind.values
 def organisation_tree(request: HttpRequest) -> HttpResponse:
     """The party organisations as a tree (committee, joint committee and its member
     organisations, grid branches) with each branch's grids."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     organisations = list(PartyOrganisation.objects.visible_to(request.user).select_related("secretary", "community"))
     grids_by_branch: dict[int, list[Grid]] = {}
     for grid in (

@@ -41,7 +41,6 @@ from grids.models import (
     FindingStatus,
     Grid,
     Outcome,
-    PartyOrganisation,
     Patrol,
     PatrolResult,
     SiteType,
@@ -50,6 +49,7 @@ from grids.models import (
     month_bounds,
     patrollable_grid_ids,
 )
+from grids.views.organisation import require_grid_work_access
 from shanglong import roles
 
 HISTORY_PAGE_SIZE = 20
@@ -58,16 +58,6 @@ HOME_PAGE_SIZE = 50
 
 # The filters of the findings list: "unresolved" (open or followed up) first, as the default.
 FINDING_FILTERS = ["unresolved", *FindingStatus.values, "all"]
-
-
-def _require_access(user: Any) -> None:
-    """The patrol pages are for people who work for a community and anyone who leads a party
-    organisation; merchants, volunteers and the public get 403."""
-    if user.is_superuser or roles.works_for_community(user):
-        return
-    if PartyOrganisation.objects.filter(secretary=user).exists():
-        return
-    raise PermissionDenied
 
 
 def _is_fetch(request: HttpRequest) -> bool:
@@ -97,7 +87,7 @@ def patrol_home(request: HttpRequest) -> HttpResponse:
     month's patrols and unresolved findings (grid counts, never per person), each with Start
     (for the viewer's own grids), its history and its checklist."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     start, end = month_bounds(timezone.localdate())
     patrols_this_month = (
         Patrol.objects.filter(grid=OuterRef("pk"), started_at__gte=start, started_at__lt=end)
@@ -141,7 +131,7 @@ def patrol_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def patrol_start(request: HttpRequest, grid_pk: int) -> HttpResponse:
     """Start a patrol of one of the viewer's grids (or carry on the one they have open there)."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=grid_pk)
     try:
         patrol, created = actions.start_patrol(grid=grid, by=request.user)
@@ -208,7 +198,7 @@ def _patrol_context(request: HttpRequest, patrol: Patrol, **extra: Any) -> dict[
 def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A patrol: while open, its walker marks each item pass, fail or not applicable (each
     saved as it is marked) and adds what they saw to a fail; ended, it is the record."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     patrol = get_object_or_404(Patrol.objects.visible_to(request.user).select_related("grid", "started_by"), pk=pk)
     entries = _patrol_entries(request, patrol)
     marked = sum(1 for entry in entries if entry["result"] is not None)
@@ -254,7 +244,7 @@ def _patrol_and_item(request: HttpRequest, pk: int, item_pk: int) -> tuple[Patro
 @require_POST
 def patrol_mark(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Mark one item. Saved at once; marking again changes the same result."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     patrol, item = _patrol_and_item(request, pk, item_pk)
     form = MarkForm(request.POST)
     if not form.is_valid():
@@ -287,7 +277,7 @@ def _refused_details(
 @require_POST
 def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Add what was seen to a failed item's finding: a note, the place, photos, a position."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     patrol, item = _patrol_and_item(request, pk, item_pk)
     finding = Finding.objects.visible_to(request.user).filter(patrol=patrol, result__item=item).first()
     if not patrol.is_open:
@@ -324,7 +314,7 @@ def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse
 @require_POST
 def patrol_end(request: HttpRequest, pk: int) -> HttpResponse:
     """End the patrol. Ending it again changes nothing and says so."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     patrol = get_object_or_404(Patrol.objects.visible_to(request.user).with_tally(), pk=pk)
     if patrol.started_by_id != request.user.pk and not request.user.is_superuser:
         raise PermissionDenied
@@ -361,7 +351,7 @@ def patrol_history(request: HttpRequest, grid_pk: int) -> HttpResponse:
     checked, failed or found not applicable, counted in the database in one query. It
     describes the checklist's coverage, never the people (no per-person counts)."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     grid = get_object_or_404(
         Grid.objects.visible_to(user)
         .select_related("community")
@@ -413,7 +403,7 @@ def checklist_detail(request: HttpRequest, grid_pk: int) -> HttpResponse:
     """A grid's checklist: the items in use in their order, the retired ones, and for its
     editors the tools to keep it (templates, new items, order, retire)."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     grid = get_object_or_404(
         Grid.objects.visible_to(user)
         .select_related("community", "branch")
@@ -460,7 +450,7 @@ def _editable_item(request: HttpRequest, pk: int) -> ChecklistItem:
 @require_POST
 def checklist_apply_template(request: HttpRequest, grid_pk: int) -> HttpResponse:
     """Add a template's items the checklist does not have yet."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     grid = _editable_grid(request, grid_pk)
     form = ApplyTemplateForm(request.POST)
     if form.is_valid():
@@ -485,7 +475,7 @@ def checklist_apply_template(request: HttpRequest, grid_pk: int) -> HttpResponse
 
 
 def checklist_item_create(request: HttpRequest, grid_pk: int) -> HttpResponse:
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     grid = _editable_grid(request, grid_pk)
     form = ChecklistItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -505,7 +495,7 @@ def checklist_item_create(request: HttpRequest, grid_pk: int) -> HttpResponse:
 
 
 def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     item = _editable_item(request, pk)
     grid = item.checklist.grid
     form = ChecklistItemForm(request.POST or None, instance=item)
@@ -520,7 +510,7 @@ def checklist_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def checklist_item_move(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     item = _editable_item(request, pk)
     form = MoveItemForm(request.POST)
     if form.is_valid():
@@ -531,7 +521,7 @@ def checklist_item_move(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def checklist_item_retire(request: HttpRequest, pk: int) -> HttpResponse:
     """Take an item off future patrols; it stays with its results."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     item = _editable_item(request, pk)
     if actions.retire_checklist_item(item=item, by=request.user):
         messages.success(request, _("“%(item)s” was retired. Its past results stay.") % {"item": item.text})
@@ -542,7 +532,7 @@ def checklist_item_retire(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def checklist_item_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     item = _editable_item(request, pk)
     if actions.restore_checklist_item(item=item, by=request.user):
         messages.success(request, _("“%(item)s” is back on the checklist.") % {"item": item.text})
@@ -555,7 +545,7 @@ def checklist_item_restore(request: HttpRequest, pk: int) -> HttpResponse:
 def finding_list(request: HttpRequest) -> HttpResponse:
     """The findings of the grids in scope, newest first: unresolved ones by default."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     shown = request.GET.get("status") or "unresolved"
     if shown not in FINDING_FILTERS:
         shown = "unresolved"
@@ -596,7 +586,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 def finding_create(request: HttpRequest) -> HttpResponse:
     """Record a finding seen outside a patrol, in one of the viewer's grids."""
     user = request.user
-    _require_access(user)
+    require_grid_work_access(user)
     grids = list(
         Grid.objects.visible_to(user)
         .filter(pk__in=patrollable_grid_ids(user))
@@ -652,7 +642,7 @@ def _finding_page(request: HttpRequest, finding: Finding, form: FollowUpForm | N
 
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A finding with its photos and follow-ups, and the follow-up form for its grid's people."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     finding = get_object_or_404(
         Finding.objects.visible_to(request.user).select_related(
             "grid", "item", "compound", "reported_by", "patrol__started_by"
@@ -665,7 +655,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     """Append a follow-up; it may close the finding. A finding changed meanwhile is told."""
-    _require_access(request.user)
+    require_grid_work_access(request.user)
     finding = get_object_or_404(
         Finding.objects.visible_to(request.user).select_related("grid", "item", "compound", "reported_by"), pk=pk
     )

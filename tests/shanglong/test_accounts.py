@@ -237,3 +237,10 @@ def test_404_for_anonymous_is_the_portals_own_page(client):
     response = client.get("/no-such-page/", headers={"accept-language": "en"})
     assert response.status_code == 404
     assert "This page was not found" in response.content.decode()
+
+
+def test_the_next_page_link_keeps_the_search(staff, community):
+    for number in range(55):
+        make_user(f"worker{number:02d}", Role.GRID_WORKER, community=community)
+    page = english(staff).get(reverse("account_list"), {"q": "worker"}).content.decode()
+    assert 'href="?q=worker&amp;page=2"' in page
