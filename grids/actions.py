@@ -683,12 +683,9 @@ def follow_up_finding(
 # (grids.models.ledger; the pages, the API and the reminder task all write through these.)
 
 from collections import Counter, defaultdict  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 from django.conf import settings as django_settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.translation import ngettext  # noqa: E402
@@ -699,6 +696,7 @@ from grids.models import (  # noqa: E402
     SubjectKind,
     Visit,
 )
+from grids.models.people import GroupSight  # noqa: E402
 from shanglong.models import Department, User  # noqa: E402
 from shanglong.notifications import Message, notify  # noqa: E402
 
@@ -706,9 +704,6 @@ VISIT_REMINDER_KIND = "visit_reminder"
 OVERDUE_SUMMARY_KIND = "visit_overdue_summary"
 # Names listed in one reminder; the rest are counted ("and 12 more") and shown on My day.
 REMINDER_MAX_LINES = 30
-# Threads asking the visibility rule in the morning sweep on PostgreSQL (setting
-# LEDGER_REMINDER_THREADS): while one builds its query, the database answers another's.
-REMINDER_THREADS = 2
 
 
 class LedgerError(Exception):
@@ -891,54 +886,23 @@ def _care_of(due: dict[int, DueLine], day: datetime.date) -> dict[int, list[int]
     return care
 
 
-def _visible_among(
-    person: Any, subject_ids: list[int], due: dict[int, DueLine], residents: set[int] | None
-) -> set[int]:
-    """The subjects among these that the person may see (LedgerSubject.objects.visible_to, the
-    one rule), in one query: nobody is told of a group they may not see.
-
-    With `residents` (the residents of the person's group lines among these), the lines
-    are known to be in the person's scope (what someone who works for the community has in
-    their care; the grids of the branches a secretary leads), so only the rule's group half is
-    asked (visible_group_pairs); without, the whole rule."""
-    if residents is None:
-        return set(LedgerSubject.objects.visible_to(person).filter(pk__in=subject_ids).values_list("pk", flat=True))
-    enterprises = {pk for pk in subject_ids if due[pk].kind == SubjectKind.KEY_ENTERPRISE}
-    if len(enterprises) == len(subject_ids):
-        return enterprises
-    seen = LedgerSubject.objects.visible_group_pairs(person, residents)
-    return enterprises | {
-        pk for pk in subject_ids if pk not in enterprises and (due[pk].resident_id, due[pk].group) in seen
-    }
+def _group_sight(day: datetime.date, people: list[Any]) -> GroupSight:
+    """The people registry's group rule (GroupMembership.objects.visible_to) for all these
+    people over the memberships of the residents in the ledger on the day, in three queries."""
+    in_ledger = LedgerSubject.objects.active(day).filter(resident__isnull=False).order_by().values("resident_id")
+    return GroupMembership.objects.filter(resident_id__in=in_ledger).sight(people)
 
 
-def _residents(subject_ids: list[int], due: dict[int, DueLine]) -> set[int]:
-    return {due[pk].resident_id for pk in subject_ids if due[pk].resident_id is not None}
-
-
-def _in_parallel(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    """work(item) for every item, in REMINDER_THREADS threads on PostgreSQL (a thread builds the
-    next query while the database answers another's), in this thread otherwise (SQLite, or
-    inside a transaction whose rows other connections could not see). Each thread closes its
-    own database connection."""
-    threads = max(1, int(getattr(django_settings, "LEDGER_REMINDER_THREADS", REMINDER_THREADS)))
-    if threads == 1 or connection.vendor != "postgresql" or connection.in_atomic_block or len(items) < 2:
-        return [work(item) for item in items]
-
-    def run(chunk: list[Any]) -> list[Any]:
-        try:
-            return [work(item) for item in chunk]
-        finally:
-            connection.close()
-
-    chunks = [items[number::threads] for number in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        done = list(pool.map(run, chunks))
-    # Back in the original order (the chunks were dealt round-robin).
-    results: list[Any] = [None] * len(items)
-    for number, chunk_results in enumerate(done):
-        results[number::threads] = chunk_results
-    return results
+def _visible_lines(person: Any, subject_ids: list[int], due: dict[int, DueLine], sight: GroupSight) -> list[DueLine]:
+    """The lines among these that the person may see, for lines known to be in the person's
+    scope (what someone who works for the community has in their care; the grids of the
+    branches a secretary leads): the ledger rule's group half (groups_visible_to): key
+    enterprises, and group lines whose resident's membership the person sees."""
+    return [
+        due[pk]
+        for pk in subject_ids
+        if due[pk].kind == SubjectKind.KEY_ENTERPRISE or sight.sees(person, due[pk].resident_id, due[pk].group)
+    ]
 
 
 def _worker_reminder(person: Any, lines: list[DueLine], day: datetime.date, url: str) -> Message:
@@ -991,22 +955,16 @@ def send_visit_reminders(*, on: datetime.date | None = None) -> int:
     due and overdue subjects; to each branch secretary, one summary of the overdue subjects per
     grid of their branches.
 
-    Set-based: the due set is one SQL query for the whole installation, who answers for what
-    two more; then one query per person asks the ledger's rule (LedgerSubject.objects.visible_to)
-    which of their subjects they may see (nobody is told of a group they may not see); the
-    messages are inserted in bulk with a dedupe key of kind and date per recipient, so a rerun,
-    or two workers at once, tell nobody anything twice. Returns the number of messages offered."""
+    Set-based: the due set is one SQL query for the whole installation; who answers for what,
+    two more; who sees which group, three more (GroupMembershipQuerySet.sight: the people
+    registry's rule for everyone at once, so nobody is told of a group they may not see); the
+    branches, one. The messages are inserted in bulk with a dedupe key of kind and date per
+    recipient, so a rerun, or two workers at once, tell nobody anything twice. Returns the
+    number of messages offered."""
     day = on or timezone.localdate()
     due = due_set(day)
     care = _care_of(due, day)
     people = list(User.objects.filter(is_active=True, pk__in=list(care)).order_by("pk"))
-
-    def visible_in_care(person: Any) -> set[int]:
-        # What someone who works for the community has in their care is in their scope: only the
-        # group half of the rule is asked, about the residents of their lines.
-        if not roles.works_for_community(person):
-            return _visible_among(person, care[person.pk], due, None)
-        return _visible_among(person, care[person.pk], due, _residents(care[person.pk], due))
 
     overdue_by_grid: dict[int, list[int]] = defaultdict(list)
     for line in due.values():
@@ -1023,22 +981,25 @@ def send_visit_reminders(*, on: datetime.date | None = None) -> int:
         for secretary in User.objects.filter(pk__in=list(branch_grids)).order_by("pk")
         if any(overdue_by_grid[grid_id] for grid_id, _name in branch_grids[secretary.pk])
     ]
+    sight = _group_sight(day, people + secretaries)
 
-    def overdue_seen_by(secretary: Any) -> set[int]:
-        # The grids of the branches one leads are in one's scope (visible_grid_ids).
-        candidates = [pk for grid_id, _name in branch_grids[secretary.pk] for pk in overdue_by_grid[grid_id]]
-        return _visible_among(secretary, candidates, due, _residents(candidates, due))
-
-    seen = _in_parallel(visible_in_care, people)
-    seen_overdue = _in_parallel(overdue_seen_by, secretaries)
     messages: list[Message] = []
     with translation.override(django_settings.LANGUAGE_CODE):
         url = reverse("grids:my_day")
-        for person, visible in zip(people, seen, strict=True):
-            if visible:
-                messages.append(_worker_reminder(person, [due[pk] for pk in visible], day, url))
-        for secretary, visible in zip(secretaries, seen_overdue, strict=True):
-            counts = Counter(due[pk].grid_id for pk in visible)
+        for person in people:
+            if roles.works_for_community(person):
+                # What someone who works for the community has in their care is in their scope.
+                lines = _visible_lines(person, care[person.pk], due, sight)
+            else:
+                # Anyone else (rare: a merchant left on a team) is asked the whole ledger rule.
+                visible = LedgerSubject.objects.visible_to(person).filter(pk__in=care[person.pk])
+                lines = [due[pk] for pk in visible.values_list("pk", flat=True)]
+            if lines:
+                messages.append(_worker_reminder(person, lines, day, url))
+        for secretary in secretaries:
+            # The grids of the branches one leads are in one's scope (visible_grid_ids).
+            candidates = [pk for grid_id, _name in branch_grids[secretary.pk] for pk in overdue_by_grid[grid_id]]
+            counts = Counter(line.grid_id for line in _visible_lines(secretary, candidates, due, sight))
             if counts:
                 messages.append(_overdue_summary(secretary, branch_grids[secretary.pk], counts, day, url))
     notify(messages)

@@ -18,7 +18,6 @@ Monday to Sunday, months are calendar months.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -227,8 +226,9 @@ class LedgerSubjectQuerySet(models.QuerySet):
     def groups_visible_to(self, user: Any) -> LedgerSubjectQuerySet:
         """The second half of visible_to, alone: of these rows, the key enterprises, and the group
         lines whose group the person sees. Only for rows already known to be in the person's
-        scope (the morning sweep's: what a person who works for the community has in their
-        care, see in_care_of), where it is the whole rule at a fraction of the cost."""
+        scope (My day's: what a person who works for the community has in their care, see
+        in_care_of), where it is the whole rule at a fraction of the cost. The morning sweep
+        asks the same question for everyone at once through GroupMembershipQuerySet.sight."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_superuser:
@@ -237,18 +237,6 @@ class LedgerSubjectQuerySet(models.QuerySet):
             GroupMembership.objects.visible_to(user).filter(resident_id=OuterRef("resident_id"), kind=OuterRef("group"))
         )
         return self.filter(Q(kind=SubjectKind.KEY_ENTERPRISE) | sees_group)
-
-    def visible_group_pairs(self, user: Any, resident_ids: Iterable[int] | models.QuerySet) -> set[tuple[int, str]]:
-        """The (resident, group) pairs among these residents' memberships that the person sees:
-        groups_visible_to's question asked from the memberships' side, in one plain query, for
-        a caller that checks many group lines of one person at once (the morning sweep). A group
-        line is visible to someone in whose scope it is when its (resident, group) is here."""
-        if not getattr(user, "is_authenticated", False):
-            return set()
-        memberships = GroupMembership.objects.all() if user.is_superuser else GroupMembership.objects.visible_to(user)
-        if not isinstance(resident_ids, models.QuerySet):
-            resident_ids = list(resident_ids)
-        return set(memberships.filter(resident_id__in=resident_ids).values_list("resident_id", "kind"))
 
     def editable_by(self, user: Any) -> LedgerSubjectQuerySet:
         """Who keeps a subject (adds, changes, ends it): those who see it and may change the
