@@ -1,14 +1,64 @@
-"""Writes of the organisation registry that need more than a form's save."""
+"""The grids app's writes that need more than a form's save: the organisation, people, patrols and
+the ledger (pages, API and tasks all write through these)."""
 
 from __future__ import annotations
 
 import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, F, Max, OuterRef, ProtectedError, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from grids.models import GridAssignment
+from grids.models import (
+    AFTERCARE_YEARS,
+    MAX_FINDING_PHOTOS,
+    Checklist,
+    ChecklistItem,
+    Compound,
+    Dwelling,
+    ExportApproval,
+    ExportStatus,
+    Finding,
+    FindingFollowUp,
+    FindingStatus,
+    Grid,
+    GridAssignment,
+    GroupKind,
+    GroupMembership,
+    Household,
+    LedgerSubject,
+    OrganisationKind,
+    Outcome,
+    Patrol,
+    PatrolResult,
+    PatrolStatus,
+    Relation,
+    Resident,
+    ResidentialBuilding,
+    SiteType,
+    SubjectKind,
+    Tenancy,
+    Visit,
+    checklist_templates,
+    patrollable_grid_ids,
+)
+from grids.models.people import GroupSight, years_after
+from shanglong import roles
+from shanglong.actions import record_access
+from shanglong.media import store_attachment
+from shanglong.models import AccessAction, Department, User
+from shanglong.notifications import Message, notify
 
 
 class AssignmentAlreadyEnded(Exception):
@@ -34,28 +84,6 @@ def end_assignment(*, assignment: GridAssignment, until: datetime.date, by: Any)
 # --- People: residents, households, rented flats, groups, reveals and exports ---------------
 # (grids.models.people; the pages and the API both write through these.)
 
-from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
-from django.db.models import Q  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
-
-from grids.models import (  # noqa: E402
-    AFTERCARE_YEARS,
-    Compound,
-    Dwelling,
-    ExportApproval,
-    ExportStatus,
-    GroupKind,
-    GroupMembership,
-    Household,
-    Relation,
-    Resident,
-    ResidentialBuilding,
-    Tenancy,
-)
-from grids.models.people import years_after  # noqa: E402
-from shanglong import roles  # noqa: E402
-from shanglong.actions import record_access  # noqa: E402
-from shanglong.models import AccessAction  # noqa: E402
 
 REVEALABLE_FIELDS = ("id_number", "mobile")
 EXPORT_APPROVAL_HOURS = 24
@@ -277,32 +305,6 @@ def mark_in_work_report_sent(*, registration: Any, year: int, by: Any, note: str
 
 # --- Patrols: checklists, patrols, findings and their follow-ups ----------------------------
 # (grids.models.patrols; the pages and the API both write through these.)
-
-from collections.abc import Iterable  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from django.core.files.uploadedfile import UploadedFile  # noqa: E402
-from django.db import IntegrityError  # noqa: E402
-from django.db.models import F, Max, ProtectedError  # noqa: E402
-from django.utils.translation import gettext_lazy  # noqa: E402
-
-from grids.models import (  # noqa: E402
-    MAX_FINDING_PHOTOS,
-    Checklist,
-    ChecklistItem,
-    Finding,
-    FindingFollowUp,
-    FindingStatus,
-    Grid,
-    Outcome,
-    Patrol,
-    PatrolResult,
-    PatrolStatus,
-    SiteType,
-    checklist_templates,
-    patrollable_grid_ids,
-)
-from shanglong.media import store_attachment  # noqa: E402
 
 
 class PatrolError(Exception):
@@ -682,23 +684,6 @@ def follow_up_finding(
 # --- Ledger: subjects, visits and the morning reminders -------------------------------------
 # (grids.models.ledger; the pages, the API and the reminder task all write through these.)
 
-from collections import Counter, defaultdict  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-from django.conf import settings as django_settings  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from django.utils import translation  # noqa: E402
-from django.utils.translation import ngettext  # noqa: E402
-
-from grids.models import (  # noqa: E402
-    LedgerSubject,
-    OrganisationKind,
-    SubjectKind,
-    Visit,
-)
-from grids.models.people import GroupSight  # noqa: E402
-from shanglong.models import Department, User  # noqa: E402
-from shanglong.notifications import Message, notify  # noqa: E402
 
 VISIT_REMINDER_KIND = "visit_reminder"
 OVERDUE_SUMMARY_KIND = "visit_overdue_summary"
@@ -732,12 +717,21 @@ class FindingNotAllowed(LedgerError):
 def save_ledger_subject(*, subject: LedgerSubject, team: Iterable[Any], by: Any) -> LedgerSubject:
     """Create or change a ledger subject with its responsible team (包保). Unless the rule is
     custom, it follows the management level. simple_history records who changed what."""
+    team = list(team)
     with transaction.atomic():
         subject.apply_default_rule()
+        subject.has_team = bool(team)
         subject._history_user = by
         subject.save()
-        subject.team.set(list(team))
+        subject.team.set(team)
     return subject
+
+
+def refresh_has_team(subjects: models.QuerySet) -> int:
+    """Set has_team from the team links, for subjects whose team was written some other way
+    (the admin's form): one UPDATE."""
+    links = LedgerSubject.team.through.objects.filter(ledgersubject_id=OuterRef("pk"))
+    return subjects.update(has_team=Exists(links))
 
 
 def end_ledger_subject(*, subject: LedgerSubject, left_on: datetime.date, by: Any) -> LedgerSubject:

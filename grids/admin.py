@@ -264,6 +264,7 @@ class ExportApprovalAdmin(SimpleHistoryAdmin):
 # --- Visit ledger ----------------------------------------------------------------------------
 # Subjects keep a change history; visits are trace records: the admin reads them only.
 
+from grids.actions import refresh_has_team  # noqa: E402
 from grids.models import LedgerSubject, Visit  # noqa: E402
 
 
@@ -274,6 +275,10 @@ class LedgerSubjectAdmin(SimpleHistoryAdmin):
     search_fields = ["name"]
     list_select_related = ["grid"]
     raw_id_fields = ["resident", "team"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        refresh_has_team(LedgerSubject.objects.filter(pk=form.instance.pk))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a subject leaves the ledger by its date, never by deletion

@@ -932,6 +932,7 @@ DEMO_VISIT_NOTES = {
 def seed_ledger(context: dict[str, Any]) -> None:
     from django.utils import timezone
 
+    from grids.actions import save_ledger_subject
     from grids.models import GroupMembership, LedgerCalendar, LedgerSubject, Visit, kind_for_group
     from grids.models.ledger import start_of_day
     from shanglong.models import Department
@@ -966,9 +967,7 @@ def seed_ledger(context: dict[str, Any]) -> None:
                 entered_on=max(membership.since, entered) if membership.until is None else membership.since,
                 left_on=membership.until,
             )
-            subject.apply_default_rule()
-            subject.save()
-            subject.team.set(_ledger_team(grid, heads, users))
+            save_ledger_subject(subject=subject, team=_ledger_team(grid, heads, users), by=None)
         subjects[subject.name] = subject
     departments = {department.name: department for department in Department.objects.all()}
     for name, code, level in DEMO_ENTERPRISES:
@@ -984,9 +983,7 @@ def seed_ledger(context: dict[str, Any]) -> None:
                 entered_on=entered,
                 note="重点检查燃气、消防通道和门前三包。",
             )
-            subject.apply_default_rule()
-            subject.save()
-            subject.team.set(_ledger_team(grid, heads, users))
+            save_ledger_subject(subject=subject, team=_ledger_team(grid, heads, users), by=None)
         subjects[name] = subject
 
     calendar = LedgerCalendar.on(timezone.localdate())

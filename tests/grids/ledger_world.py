@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from grids.actions import save_ledger_subject
 from grids.models import (
     Compound,
     Dwelling,
@@ -59,9 +60,7 @@ def enterprise(
         kind=SubjectKind.KEY_ENTERPRISE, name=name, grid=grid, level=level, entered_on=entered_on, **rule
     )
     subject.rule_is_custom = bool(rule)
-    subject.apply_default_rule()
-    subject.save()
-    subject.team.set(team)
+    save_ledger_subject(subject=subject, team=team, by=None)
     return subject
 
 
@@ -107,9 +106,7 @@ def line_for(
         level=membership.level or ManagementLevel.NORMAL,
         entered_on=entered_on,
     )
-    subject.apply_default_rule()
-    subject.save()
-    subject.team.set(team)
+    save_ledger_subject(subject=subject, team=team, by=None)
     return subject
 
 

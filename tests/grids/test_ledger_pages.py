@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from grids.models import Finding, GroupKind, LedgerSubject, Visit, VisitPeriod, VisitWay
-from shanglong.models import AccessAction, AccessLog, Attachment
+from shanglong.models import AccessAction, AccessLog, Attachment, User
 from tests.conftest import client_for
 from tests.grids.ledger_world import civil_affairs, enterprise, line_for, member, visit
 
@@ -218,6 +218,48 @@ def test_a_grid_worker_adds_a_group_member_of_their_grid(grid_worker, compounds,
     subject = LedgerSubject.objects.get(resident=membership.resident)
     assert (subject.grid, subject.group, subject.level) == (grids["A"], GroupKind.COMMUNITY_CORRECTION, "strict")
     assert list(subject.team.all()) == [grid_worker]
+
+
+def test_who_answers_for_a_subject_follows_its_team_however_the_team_is_written(
+    staff, grid_worker, other_grid_worker, grids, on_duty
+):
+    """The people on duty in its grid answer for a subject with no team (in_care_of, read from
+    has_team): kept right by the page, the API and the admin."""
+
+    def in_grid1s_care() -> bool:
+        return LedgerSubject.objects.in_care_of(grid_worker).filter(name="韩国城").exists()
+
+    client = client_for(staff)
+    fields = {"kind": "key_enterprise", "name": "韩国城", "grid": grids["A"].pk, "level": "normal"}
+    response = client.post(
+        reverse("grids:ledger_subject_create"),
+        {**fields, "entered_on": TODAY, "team": [other_grid_worker.pk]},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    subject = LedgerSubject.objects.get(name="韩国城")
+    assert (subject.has_team, in_grid1s_care()) == (True, False)  # grid2 answers for it
+    response = client.post(reverse("grids:ledger_subject_edit", args=[subject.pk]), {**fields, "entered_on": LONG_AGO})
+    assert response.status_code == 302, response.context["form"].errors
+    subject.refresh_from_db()
+    assert (subject.has_team, in_grid1s_care()) == (False, True)  # no team: grid1, on duty in A
+    assert "韩国城" in client_for(grid_worker).get(reverse("grids:my_day")).content.decode()
+
+    api = client_for(staff)
+    url = reverse("api:ledgersubject-detail", args=[subject.pk])
+    response = api.patch(url, {"team": [other_grid_worker.pk]}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    subject.refresh_from_db()
+    assert (subject.has_team, in_grid1s_care()) == (True, False)
+
+    root = User.objects.create_superuser("root", password="x")
+    admin = client_for(root)
+    form = admin.get(reverse("admin:grids_ledgersubject_change", args=[subject.pk])).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "team"}
+    data["entered_on"] = LONG_AGO
+    response = admin.post(reverse("admin:grids_ledgersubject_change", args=[subject.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    subject.refresh_from_db()
+    assert (subject.has_team, in_grid1s_care()) == (False, True)
 
 
 def test_the_export_has_the_paper_ledgers_columns_in_one_query(staff, grids, on_duty, django_assert_num_queries):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from grids.actions import save_ledger_subject
 from grids.models import GroupAccessRule, GroupKind, LedgerSubject, Visit, VisitWay
 from tests.api import matrix
 from tests.conftest import client_for
@@ -137,7 +138,7 @@ def test_only_the_grids_keepers_change_a_subject(grid_worker, other_grid_worker,
 
 @pytest.mark.django_db
 def test_my_day_lists_only_what_the_person_answers_for(grid_worker, other_grid_worker, lines):
-    LedgerSubject.objects.get(pk=lines["B"].pk).team.set([other_grid_worker])
+    save_ledger_subject(subject=LedgerSubject.objects.get(pk=lines["B"].pk), team=[other_grid_worker], by=None)
     page = client_for(grid_worker).get(reverse("grids:my_day")).content.decode()
     assert set(re.findall(r'data-subject="(\d+)"', page)) == {str(lines["A"].pk), str(lines["keyA"].pk)}
     page = client_for(other_grid_worker).get(reverse("grids:my_day")).content.decode()
