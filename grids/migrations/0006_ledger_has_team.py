@@ -8,7 +8,7 @@ def fill_has_team(apps, schema_editor):
     """Subjects that already have a responsible team: one UPDATE."""
     LedgerSubject = apps.get_model("grids", "LedgerSubject")
     links = LedgerSubject.team.through.objects.filter(ledgersubject_id=models.OuterRef("pk"))
-    LedgerSubject.objects.update(has_team=models.Exists(links))
+    LedgerSubject.objects.filter(models.Exists(links)).update(has_team=True)
 
 
 class Migration(migrations.Migration):

@@ -55,6 +55,30 @@ def test_grid_worker_sees_only_the_grid_they_are_assigned_to(grid_worker, grids,
     assert client.get(reverse("grids:grid_detail", args=[grids["B"].pk])).status_code == 404
 
 
+def test_the_grid_page_leads_to_the_grids_patrols_checklist_and_ledger(grid_worker, staff, grids, on_duty):
+    from grids.models import LedgerSubject
+    from tests.grids.ledger_world import enterprise
+
+    enterprise(grids["A"], "乐活城")
+    enterprise(grids["B"], "供销商场")
+    client = client_for(grid_worker)
+    page = client.get(reverse("grids:grid_detail", args=[grids["A"].pk])).content.decode()
+    links = re.findall(r'<a class="button" href="([^"]+)"', page.split('data-testid="grid-work"')[1].split("</nav>")[0])
+    assert links == [
+        reverse("grids:patrol_history", args=[grids["A"].pk]),
+        reverse("grids:checklist", args=[grids["A"].pk]),
+        f"{reverse('grids:ledger_list')}?grid={grids['A'].pk}",
+    ]
+    responses = [client.get(link) for link in links]
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    assert "乐活城" in responses[2].content.decode()
+    # The ledger link keeps to the grid: staff, who see B's line too, get only A's there.
+    ledger = client_for(staff).get(links[2]).content.decode()
+    assert LedgerSubject.objects.visible_to(staff).filter(name="供销商场").exists()
+    assert "乐活城" in ledger
+    assert "供销商场" not in ledger
+
+
 def test_grid_worker_whose_assignment_ended_sees_nothing(grid_worker, grids, on_duty, compounds):
     assignment = on_duty[0]
     assignment.until = datetime.date.today() - datetime.timedelta(days=1)
