@@ -318,5 +318,7 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
             "not_yours": _("People on duty are shown for your own grids only."),
             "open": _("Open the grid"),
             "compound": _("Compound"),
+            "zoom_in": _("Zoom in"),
+            "zoom_out": _("Zoom out"),
         },
     }

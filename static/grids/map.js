@@ -12,7 +12,9 @@
   var COLOURS = ["#d32f2f", "#1976d2", "#388e3c", "#f57c00", "#7b1fa2", "#00838f", "#5d4037", "#c2185b"];
   var NO_BRANCH = "#757575";
 
-  var map = L.map(container, { zoomSnap: 0.25, scrollWheelZoom: false });
+  // Leaflet's own zoom buttons, titled in the page's language.
+  var map = L.map(container, { zoomSnap: 0.25, scrollWheelZoom: false, zoomControl: false });
+  L.control.zoom({ zoomInTitle: labels.zoom_in || "Zoom in", zoomOutTitle: labels.zoom_out || "Zoom out" }).addTo(map);
   if (data.tiles && data.tiles.url) {
     L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution || "", maxZoom: 19 }).addTo(map);
   }

@@ -56,6 +56,9 @@ def test_grid_worker_sees_every_grid_on_the_phone_map(live_server, phone, demo_d
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     # Only the compound of the worker's own grid is marked.
     expect(phone.locator("path.compound-marker")).to_have_count(1)
+    # Leaflet's own zoom buttons speak the page's language.
+    expect(phone.locator(".leaflet-control-zoom-in")).to_have_attribute("title", "放大")
+    expect(phone.locator(".leaflet-control-zoom-out")).to_have_attribute("title", "缩小")
     screenshot(phone, "grids-map-grid-worker-phone")
 
     # The first grid drawn is 网格01, the worker's own: its people on duty are shown.
