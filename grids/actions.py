@@ -53,7 +53,7 @@ from grids.models import (
     checklist_templates,
     patrollable_grid_ids,
 )
-from grids.models.people import GroupSight, years_after
+from grids.models.people import GroupSight, export_deciders, years_after
 from shanglong import roles
 from shanglong.actions import record_access
 from shanglong.media import store_attachment
@@ -222,11 +222,30 @@ def reveal_resident_field(*, resident: Resident, field: str, request: Any) -> st
     return getattr(resident, field) or ""
 
 
+EXPORT_REQUEST_KIND = "export_request"
+EXPORT_DECISION_KIND = "export_decision"
+
+
 def request_unmasked_export(*, by: Any, reason: str) -> ExportApproval:
-    """Ask the community admin for one unmasked export of the residents registry."""
+    """Ask for one unmasked export of the residents registry; those who may decide (the
+    community admin, the subdistrict's staff) are told in their inbox."""
     if not by.community_id or not (roles.is_community_staff(by) or roles.is_grid_worker(by)):
         raise PermissionDenied(_("Only community staff and grid workers may ask for an unmasked export."))
-    return ExportApproval.objects.create(community_id=by.community_id, requested_by=by, reason=reason.strip())
+    with transaction.atomic():
+        approval = ExportApproval.objects.create(community_id=by.community_id, requested_by=by, reason=reason.strip())
+        url = reverse("grids:export_requests")
+        notify(
+            Message(
+                recipient_id=decider_id,
+                kind=EXPORT_REQUEST_KIND,
+                dedupe_key=f"export-request:{approval.pk}",
+                title=_("%(person)s asks for an unmasked export") % {"person": by.display_name},
+                body=approval.reason,
+                url=url,
+            )
+            for decider_id in export_deciders(approval).values_list("pk", flat=True)
+        )
+    return approval
 
 
 class ExportAlreadyDecided(Exception):
@@ -239,7 +258,7 @@ def decide_export_request(
     """The community admin approves (valid for `hours`, for one export) or refuses a request.
     Nobody approves their own request."""
     if not ExportApproval.objects.decidable_by(by).filter(pk=approval.pk).exists():
-        raise PermissionDenied(_("Only the community admin decides on unmasked exports."))
+        raise PermissionDenied(_("Only the community admin or the subdistrict decides on unmasked exports."))
     if approval.requested_by_id == by.pk and not by.is_superuser:
         raise PermissionDenied(_("You cannot approve your own request; another administrator must decide."))
     now = timezone.now()
@@ -254,6 +273,23 @@ def decide_export_request(
         if not claimed:
             raise ExportAlreadyDecided
         approval.refresh_from_db()
+        if approve:
+            title = _("Your unmasked export was approved: one export until %(until)s") % {
+                "until": timezone.localtime(approval.valid_until).strftime("%Y-%m-%d %H:%M")
+            }
+        else:
+            title = _("Your request for an unmasked export was refused")
+        notify(
+            [
+                Message(
+                    recipient_id=approval.requested_by_id,
+                    kind=EXPORT_DECISION_KIND,
+                    dedupe_key=f"export-decision:{approval.pk}",
+                    title=title,
+                    url=reverse("grids:export_requests"),
+                )
+            ]
+        )
     return approval
 
 

@@ -37,7 +37,7 @@ from grids.models.organisation import Compound, Grid, GridAssignment, visible_gr
 from shanglong import roles
 from shanglong.crypto import EncryptedTextField, keyed_hash
 from shanglong.masking import mask_id_number, mask_phone
-from shanglong.models import Community, Department
+from shanglong.models import Community, Department, Role, User
 from shanglong.validators import Gender, IdentityDocumentType, normalise_identity_number, normalise_mobile
 
 # --- Helpers shared by the rules -----------------------------------------------------------
@@ -885,21 +885,24 @@ class ExportStatus(models.TextChoices):
 
 class ExportApprovalQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> ExportApprovalQuerySet:
-        """Requesters see their own requests; the community admin their community's."""
+        """Requesters see their own requests; those who decide (decidable_by) the requests they
+        may decide."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_superuser:
             return self
-        rule = Q(requested_by_id=user.pk)
-        if roles.is_community_admin(user) and user.community_id:
-            rule |= Q(community_id=user.community_id)
-        return self.filter(rule)
+        return self.filter(Q(requested_by_id=user.pk) | Q(pk__in=self.decidable_by(user).values("pk")))
 
     def decidable_by(self, user: Any) -> ExportApprovalQuerySet:
+        """Who decides a request: the community admin, and the subdistrict's staff for the
+        communities of their subdistrict (so a community with one admin is not stuck: nobody
+        decides their own request). Anyone else, no one."""
         if getattr(user, "is_superuser", False):
             return self
         if roles.is_community_admin(user) and user.community_id:
             return self.filter(community_id=user.community_id)
+        if roles.is_subdistrict_staff(user) and user.subdistrict_id:
+            return self.filter(community__subdistrict_id=user.subdistrict_id)
         return self.none()
 
     def usable_by(self, user: Any, now: datetime.datetime | None = None) -> ExportApprovalQuerySet:
@@ -911,6 +914,20 @@ class ExportApprovalQuerySet(models.QuerySet):
             used_at__isnull=True,
             valid_until__gte=moment,
         )
+
+
+def export_deciders(approval: ExportApproval) -> models.QuerySet:
+    """The active people who may decide the request (ExportApprovalQuerySet.decidable_by, asked
+    from the request's side), its requester left out: who is told of a new request."""
+    community = approval.community
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role=Role.COMMUNITY_ADMIN, community_id=community.pk)
+            | Q(role=Role.SUBDISTRICT_STAFF, subdistrict_id=community.subdistrict_id)
+        )
+        .exclude(pk=approval.requested_by_id)
+    )
 
 
 class ExportApproval(models.Model):

@@ -513,8 +513,8 @@ def _export_refused(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def export_requests(request: HttpRequest) -> HttpResponse:
-    """Ask for an unmasked export; see one's requests; the admin sees and decides the
-    community's."""
+    """Ask for an unmasked export; see one's requests; the community admin and the subdistrict's
+    staff see and decide those they may (ExportApprovalQuerySet.decidable_by)."""
     _require_people_access(request.user)
     user = request.user
     can_request = bool(user.community_id) and (roles.is_community_staff(user) or roles.is_grid_worker(user))
@@ -524,11 +524,11 @@ def export_requests(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             request_unmasked_export(by=user, reason=form.cleaned_data["reason"])
-            messages.success(request, _("Your request was sent to the community admin."))
+            messages.success(request, _("Your request was sent to the community admin and the subdistrict."))
             return redirect("grids:export_requests")
     approvals = list(
         ExportApproval.objects.visible_to(user)
-        .select_related("requested_by", "decided_by")
+        .select_related("requested_by", "decided_by", "community")
         .order_by("-requested_at")[:100]
     )
     decidable = set(ExportApproval.objects.decidable_by(user).values_list("pk", flat=True))

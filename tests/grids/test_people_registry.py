@@ -1,6 +1,7 @@
 """The residents registry through its pages: access, search, create and edit, reveals (logged),
-exports (masked by default, unmasked only once with the community admin's approval, logged and
-watermarked), encryption at rest, moving out, and the list's fixed query count."""
+exports (masked by default, unmasked only once with the approval of the community admin or the
+subdistrict, logged and watermarked), encryption at rest, moving out, and the list's fixed query
+count."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from openpyxl import load_workbook
 
 from grids.models import ExportApproval, ExportStatus, GroupKind, GroupMembership, Household, Resident, Tenancy
 from shanglong.crypto import keyed_hash
-from shanglong.models import AccessAction, AccessLog
+from shanglong.models import AccessAction, AccessLog, Notification, Role
 from tests.api import matrix
-from tests.conftest import client_for
+from tests.conftest import client_for, make_user
 from tests.grids.people_world import build_people, make_resident, resident_id
 
 pytestmark = pytest.mark.django_db
@@ -346,6 +347,55 @@ def test_nobody_approves_their_own_request(community_admin, people):
     assert response.status_code == 403
     approval.refresh_from_db()
     assert approval.status == ExportStatus.REQUESTED
+
+
+def test_a_lone_admins_request_is_decided_by_the_subdistrict(
+    settings, community_admin, subdistrict_user, other_subdistrict, staff, other_staff, people
+):
+    """A community with one admin is not stuck: the subdistrict's staff decide (and are told of
+    the request in their inbox); staff of another subdistrict or community neither see nor decide."""
+    settings.LANGUAGE_CODE = "en"
+    elsewhere = make_user("street2", Role.SUBDISTRICT_STAFF, subdistrict=other_subdistrict)
+    client_for(community_admin).post(reverse("grids:export_requests"), {"reason": "年度复核"})
+    approval = ExportApproval.objects.get()
+    told = Notification.objects.filter(dedupe_key=f"export-request:{approval.pk}")
+    assert set(told.values_list("recipient__username", flat=True)) == {"street1"}  # not the admin themself
+    assert "asks for an unmasked export" in told.get().title
+    for person in (elsewhere, staff, other_staff):
+        assert client_for(person).get(reverse("grids:export_requests")).context["approvals"] == []
+        response = client_for(person).post(
+            reverse("grids:export_decide", args=[approval.pk]), {"decision": "approved", "hours": 1}
+        )
+        assert response.status_code == 404
+    approval.refresh_from_db()
+    assert approval.status == ExportStatus.REQUESTED
+    page = client_for(subdistrict_user).get(reverse("grids:export_requests"))
+    [item] = page.context["approvals"]
+    assert item["can_decide"]
+    assert "商隆社区" in page.content.decode()  # the requests of several communities say whose
+    client_for(subdistrict_user).post(
+        reverse("grids:export_decide", args=[approval.pk]), {"decision": "approved", "hours": 2}
+    )
+    approval.refresh_from_db()
+    assert (approval.status, approval.decided_by) == (ExportStatus.APPROVED, subdistrict_user)
+    [decision] = Notification.objects.filter(recipient=community_admin, dedupe_key=f"export-decision:{approval.pk}")
+    assert "approved" in decision.title
+    assert client_for(community_admin).get(reverse("grids:resident_export"), {"full": "1"}).status_code == 200
+
+
+def test_the_deciders_told_of_a_request_are_those_who_may_decide_it(staff, community_admin, people, request):
+    cast = matrix.build_cast(request)
+    client_for(staff).post(reverse("grids:export_requests"), {"reason": "年度复核"})
+    approval = ExportApproval.objects.get()
+    told = set(
+        Notification.objects.filter(dedupe_key=f"export-request:{approval.pk}").values_list("recipient_id", flat=True)
+    )
+    deciders = {
+        person.pk
+        for person in cast.users.values()
+        if ExportApproval.objects.decidable_by(person).filter(pk=approval.pk).exists()
+    }
+    assert told == deciders == {community_admin.pk, cast.users["subdistrict_user"].pk}
 
 
 def test_readers_cannot_ask_for_an_unmasked_export(subdistrict_user, department_user, people):
