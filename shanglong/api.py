@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import django_filters
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -60,6 +61,40 @@ from shanglong.models import (
 )
 
 # --- Scoping helpers -----------------------------------------------------------------------
+
+
+# --- Shared by the apps' endpoints ----------------------------------------------------------
+
+
+# Registries end by a status or a date and trace records stay: no DELETE.
+NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
+# Trace records (patrols, visits, attendance, hours...) are only added: no PUT, PATCH or DELETE.
+APPEND_ONLY = ["get", "post", "head", "options"]
+
+
+def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
+    """A model's ValidationError as a 400, for code outside a serializer's validation (a
+    Django ValidationError raised inside validate() or validate_<field>() DRF converts itself)."""
+    if hasattr(error, "error_dict"):
+        return serializers.ValidationError(
+            {field: [str(message) for message in messages] for field, messages in error.message_dict.items()}
+        )
+    return serializers.ValidationError(error.messages)
+
+
+def run_model_clean(serializer: serializers.ModelSerializer, attrs: dict[str, Any]) -> None:
+    """Run the model's own clean() on the row as it would be saved, and keep what it normalised.
+    Call it from validate(): DRF turns the Django ValidationError it may raise into a 400."""
+    model = serializer.Meta.model
+    instance = model()
+    if serializer.instance is not None:  # a copy: a refused update must not touch the original
+        for field in model._meta.concrete_fields:
+            setattr(instance, field.attname, getattr(serializer.instance, field.attname))
+    for name, value in attrs.items():
+        setattr(instance, name, value)
+    instance.clean()
+    for name in attrs:
+        attrs[name] = getattr(instance, name)
 
 
 def has_visible_to(model: type[models.Model]) -> bool:

@@ -75,6 +75,32 @@ def upsert(model: type[models.Model], *, defaults: dict[str, Any], **lookup: Any
     return instance, False
 
 
+def demo_user(
+    username: str,
+    *,
+    full_name: str,
+    role: str,
+    community: Community | None,
+    subdistrict: Subdistrict | None = None,
+    department: Department | None = None,
+    superuser: bool = False,
+) -> User:
+    """A demo login: created with the demo password, set to these values on every seeding (the
+    password is never reset). Its subdistrict is its community's unless it has no community."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username)
+        user.set_password(DEMO_PASSWORD)
+    user.full_name = full_name
+    user.role = role
+    user.is_superuser = user.is_staff = superuser
+    user.community = community
+    user.subdistrict = community.subdistrict if community is not None else subdistrict
+    user.department = department
+    user.save()
+    return user
+
+
 def seed(context: dict[str, Any]) -> None:
     facts = load_facts()
     street = facts["street"]
@@ -114,21 +140,18 @@ def seed(context: dict[str, Any]) -> None:
             defaults={"level": level},
         )
         departments[name] = department
-    users = {}
-    for username, full_name, role, superuser, department_name in DEMO_USERS:
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            user = User(username=username)
-            user.set_password(DEMO_PASSWORD)
-        user.full_name = full_name
-        user.role = role
-        user.is_superuser = superuser
-        user.is_staff = superuser
-        user.subdistrict = subdistrict
-        user.community = None if role == Role.SUBDISTRICT_STAFF else shanglong
-        user.department = departments[department_name] if department_name else None
-        user.save()
-        users[username] = user
+    users = {
+        username: demo_user(
+            username,
+            full_name=full_name,
+            role=role,
+            community=None if role == Role.SUBDISTRICT_STAFF else shanglong,
+            subdistrict=subdistrict,
+            department=departments[department_name] if department_name else None,
+            superuser=superuser,
+        )
+        for username, full_name, role, superuser, department_name in DEMO_USERS
+    }
     context.update({"subdistrict": subdistrict, "community": shanglong, "departments": departments, "users": users})
     # The official holidays and make-up working days, so deadlines count right from the start.
     load_official_calendar()

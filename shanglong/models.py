@@ -285,15 +285,46 @@ class AccessAction(models.TextChoices):
 
 
 class AppendOnlyError(RuntimeError):
-    """The access log cannot be edited or deleted from the application."""
+    """A trace (the access log, visits, follow-ups) cannot be edited or deleted from the application."""
 
 
-class AccessLogQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
+    """The queryset of a trace: rows are added, never updated or deleted in bulk. A subclass
+    names its error (a subclass of AppendOnlyError) and the message that says what to do."""
+
+    append_only_error: type[AppendOnlyError] = AppendOnlyError
+    append_only_message = "These records are append-only."
+
     def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyError("The access log is append-only.")
+        raise self.append_only_error(self.append_only_message)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("The access log is append-only; old rows leave only by purge_expired().")
+        raise self.append_only_error(self.append_only_message)
+
+
+class AppendOnlyModel(models.Model):
+    """A row of a trace: saved once, never changed or deleted (see AppendOnlyQuerySet)."""
+
+    append_only_error: type[AppendOnlyError] = AppendOnlyError
+    append_only_message = "These records are append-only."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise self.append_only_error(self.append_only_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise self.append_only_error(self.append_only_message)
+
+
+ACCESS_LOG_APPEND_ONLY = "The access log is append-only; old rows leave only by purge_expired()."
+
+
+class AccessLogQuerySet(AppendOnlyQuerySet):
+    append_only_message = ACCESS_LOG_APPEND_ONLY
 
     def purge_expired(self, *, now: datetime.datetime | None = None) -> int:
         """Remove rows older than the retention period (never less than 180 days)."""
@@ -309,7 +340,7 @@ class AccessLogQuerySet(models.QuerySet):
         return self.filter(action=AccessAction.LOGIN_FAILED, at__gte=since).filter(who).count()
 
 
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     """Who did what sensitive thing, when, from where: logins, failed logins, reveals of
     masked data, exports. Append-only; kept at least 180 days."""
 
@@ -330,6 +361,7 @@ class AccessLog(models.Model):
     detail = models.TextField(_("detail"), blank=True)
 
     objects = AccessLogQuerySet.as_manager()
+    append_only_message = ACCESS_LOG_APPEND_ONLY
 
     class Meta:
         verbose_name = _("access log entry")
@@ -339,14 +371,6 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("The access log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("The access log is append-only.")
 
 
 # --- Attachments ---------------------------------------------------------------------------

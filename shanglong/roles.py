@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 # Roles whose people work for a community (or, for subdistrict staff, for all its communities)
-# and so see the community's organisational records. Merchants and volunteers are the
+# and so see the community's organisational records (also for queries: role__in=...). Merchants and volunteers are the
 # community's public: they see their own records only.
-_COMMUNITY_WORK_ROLES = frozenset({"community_admin", "staff", "grid_worker", "department", "subdistrict_staff"})
+COMMUNITY_WORK_ROLES = frozenset({"community_admin", "staff", "grid_worker", "department", "subdistrict_staff"})
 _STAFF_ROLES = frozenset({"community_admin", "staff"})
 
 
@@ -52,7 +52,7 @@ def is_subdistrict_staff(user: Any) -> bool:
 
 def works_for_community(user: Any) -> bool:
     """True for people who work for the community or subdistrict (not its public)."""
-    return _role(user) in _COMMUNITY_WORK_ROLES
+    return _role(user) in COMMUNITY_WORK_ROLES
 
 
 def can_manage_accounts(user: Any) -> bool:

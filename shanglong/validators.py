@@ -53,6 +53,15 @@ def validate_mobile(value: str) -> None:
         )
 
 
+def validate_optional_mobile(value: str | None) -> str:
+    """For an optional mobile field (forms, serializers, imports): "" when empty, else the
+    checked 11 digits ("139 1234 5678" and "+86 13912345678" give 13912345678)."""
+    mobile = normalise_mobile(value or "")
+    if mobile:
+        validate_mobile(mobile)
+    return mobile
+
+
 # --- Identity documents ----------------------------------------------------------------------
 
 

@@ -11,8 +11,17 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -232,7 +241,9 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 @login_not_required
 def error_500(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    # Rendered without the request, so no context processor runs: whatever broke (the database,
+    # the session store) must not break the error page as well.
+    return HttpResponseServerError(loader.render_to_string("500.html"))
 
 
 # --- Working-day calendar ------------------------------------------------------------------

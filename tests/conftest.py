@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 from django.test import Client
+from playwright.sync_api import ConsoleMessage, Page, Response
 
 from shanglong.models import Community, Department, DepartmentLevel, Role, Subdistrict, User
 
@@ -201,3 +202,39 @@ def screenshot(page, name: str) -> None:
     folder = settings.VAR_DIR / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def watch_console(page: Page) -> list[str]:
+    """Collect the page's console messages and uncaught script errors from now on."""
+    messages: list[str] = []
+
+    def keep(message: ConsoleMessage) -> None:
+        messages.append(f"{message.type}: {message.text}")
+
+    page.on("console", keep)
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    return messages
+
+
+def assert_no_csp_violation(messages: list[str]) -> None:
+    """No Content-Security-Policy violation and no uncaught script error among watch_console's messages."""
+    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
+    assert violations == [], violations
+    assert [m for m in messages if m.startswith("pageerror")] == []
+
+
+def log_in(
+    page: Page, base_url: str, username: str, *, password: str = PASSWORD, next_path: str = ""
+) -> Response | None:
+    """Log in through the login form. Lands on next_path when given, else on the role's start
+    page; returns the response of the page landed on. (Demo users: password=DEMO_PASSWORD.)"""
+    page.goto(f"{base_url}/login/" + (f"?next={next_path}" if next_path else ""))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation() as navigation:
+        page.click("main form button[type=submit]")
+    if next_path:
+        page.wait_for_url(f"{base_url}{next_path}")
+    else:
+        page.wait_for_url(lambda url: url.startswith(base_url) and "/login/" not in url)
+    return navigation.value

@@ -8,10 +8,10 @@ import io
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import expect
 
 from shanglong.demo import DEMO_PASSWORD
-from tests.conftest import screenshot
+from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,35 +21,9 @@ def demo_data() -> None:
     call_command("seed_demo", stdout=io.StringIO())
 
 
-def watch_console(page: Page) -> list[str]:
-    messages: list[str] = []
-
-    def keep(message: ConsoleMessage) -> None:
-        messages.append(f"{message.type}: {message.text}")
-
-    page.on("console", keep)
-    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
-    return messages
-
-
-def assert_no_csp_violation(messages: list[str]) -> None:
-    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-    assert violations == [], violations
-    assert [m for m in messages if m.startswith("pageerror")] == []
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("main form button[type=submit]")
-    # Each role lands on its own start page (a grid worker on My day).
-    page.wait_for_url(lambda url: url.startswith(base_url) and "/login/" not in url)
-
-
 def test_grid_worker_sees_every_grid_on_the_phone_map(live_server, phone, demo_data):
     console = watch_console(phone)
-    log_in(phone, live_server.url, "grid")
+    log_in(phone, live_server.url, "grid", password=DEMO_PASSWORD)
     phone.goto(f"{live_server.url}/grids/map/")
     expect(phone.locator("path.grid-shape.leaflet-interactive")).to_have_count(13)
     expect(phone.locator("#grid-map")).to_have_attribute("data-grids-drawn", "13")
@@ -82,7 +56,7 @@ def test_grid_worker_sees_every_grid_on_the_phone_map(live_server, phone, demo_d
 
 def test_staff_on_a_desktop_see_the_staff_navigation_and_the_map(live_server, desktop, demo_data):
     console = watch_console(desktop)
-    log_in(desktop, live_server.url, "staff")
+    log_in(desktop, live_server.url, "staff", password=DEMO_PASSWORD)
     for key in ["grids", "grid_map", "accounts"]:
         expect(desktop.locator(f'[data-nav="{key}"]')).to_be_visible()
     desktop.click('[data-nav="grids"]')
@@ -108,7 +82,7 @@ def test_staff_on_a_desktop_see_the_staff_navigation_and_the_map(live_server, de
 
 def test_staff_on_a_phone_fix_a_crossing_boundary(live_server, phone, demo_data):
     console = watch_console(phone)
-    log_in(phone, live_server.url, "staff")
+    log_in(phone, live_server.url, "staff", password=DEMO_PASSWORD)
     phone.goto(f"{live_server.url}/grids/new/")
     phone.fill("#id_code", "14")
     phone.fill("#id_name", "网格14")

@@ -15,9 +15,9 @@ from playwright.sync_api import expect
 
 from grids.actions import apply_checklist_template
 from grids.models import Finding, Grid, LedgerSubject, Visit, VisitWay
+from shanglong.demo import DEMO_PASSWORD
 from shanglong.models import Attachment, User
-from tests.conftest import screenshot
-from tests.grids.test_map_browser import assert_no_csp_violation, log_in, watch_console
+from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def row(page, name: str):
 
 def test_a_grid_worker_records_a_visit_and_runs_a_patrol_from_my_day(live_server, phone, demo_data):
     console = watch_console(phone)
-    log_in(phone, live_server.url, "grid")
+    log_in(phone, live_server.url, "grid", password=DEMO_PASSWORD)
     phone.wait_for_url(f"{live_server.url}/grids/my-day/")
     overdue = phone.locator("[data-testid=overdue]")
     expect(overdue.locator("li.subject")).to_have_count(1)

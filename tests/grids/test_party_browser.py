@@ -6,11 +6,11 @@ violation on the way."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from grids.models import InWorkReport, OrganisationalLifeAttendance, ServiceHours
 from tests.api import matrix
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
 from tests.grids.test_party_api import build_party_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,30 +21,9 @@ def world(request):
     return build_party_world(matrix.build_cast(request))
 
 
-def watch_console(page: Page) -> list[str]:
-    messages: list[str] = []
-
-    def keep(message: ConsoleMessage) -> None:
-        messages.append(f"{message.type}: {message.text}")
-
-    page.on("console", keep)
-    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
-    return messages
-
-
 def assert_clean(page: Page, messages: list[str]) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "wider than the phone"
-    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-    assert violations == [], violations
-    assert [m for m in messages if m.startswith("pageerror")] == []
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(lambda url: url.startswith(base_url) and "/login/" not in url)
+    assert_no_csp_violation(messages)
 
 
 def test_branch_secretary_keeps_their_members_on_a_phone(live_server, phone, world):

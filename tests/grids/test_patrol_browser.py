@@ -13,9 +13,9 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from grids.models import Finding, PatrolResult
-from tests.conftest import screenshot
+from shanglong.demo import DEMO_PASSWORD
+from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
 from tests.grids.patrol_world import has_location, jpeg_with_location
-from tests.grids.test_map_browser import assert_no_csp_violation, log_in, watch_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ def patrol_item(page, words: str):
 
 def test_a_grid_worker_fails_a_gas_item_with_a_photo_on_the_phone(live_server, phone, demo_data):
     console = watch_console(phone)
-    log_in(phone, live_server.url, "grid05")
+    log_in(phone, live_server.url, "grid05", password=DEMO_PASSWORD)
     phone.goto(f"{live_server.url}/grids/patrols/")
     expect(phone.locator("[data-testid=patrol-grids] li.patrol-grid")).to_have_count(1)  # only their own grid
     phone.click("[data-testid=start-patrol-05]")

@@ -5,14 +5,12 @@ violation on the way."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import expect
 
 from shanglong.models import AccessAction, AccessLog
 from tests.api import matrix
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
 from tests.grids.people_world import build_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,38 +21,10 @@ def people(request):
     return build_people(matrix.build_cast(request))
 
 
-def watch_console(page: Page) -> list[str]:
-    messages: list[str] = []
-
-    def keep(message: ConsoleMessage) -> None:
-        messages.append(f"{message.type}: {message.text}")
-
-    page.on("console", keep)
-    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
-    return messages
-
-
-def assert_no_csp_violation(messages: list[str]) -> None:
-    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-    assert violations == [], violations
-    assert [m for m in messages if m.startswith("pageerror")] == []
-
-
-def log_in(page: Page, base_url: str, username: str, next_path: str) -> Any:
-    """Log in through the form and land on next_path; returns that page's response."""
-    page.goto(f"{base_url}/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation() as navigation:
-        page.click("main form button[type=submit]")
-    page.wait_for_url(f"{base_url}{next_path}")
-    return navigation.value
-
-
 def test_a_grid_worker_finds_a_resident_by_address_and_reveals_the_phone(live_server, phone, people):
     resident = people["residents"]["A"]
     console = watch_console(phone)
-    log_in(phone, live_server.url, "grid1", "/grids/residents/")
+    log_in(phone, live_server.url, "grid1", next_path="/grids/residents/")
     phone.click(".menu-toggle")
     expect(phone.locator('[data-nav="residents"]')).to_have_attribute("aria-current", "page")
     phone.fill("input[name=q]", "小区cA 1号楼 101")
@@ -91,12 +61,12 @@ def test_a_merchant_and_another_grids_worker_cannot_reach_the_page(live_server, 
     resident = people["residents"]["A"]
     console = watch_console(phone)
     page_url = f"/grids/residents/{resident.pk}/"
-    response = log_in(phone, live_server.url, "merchant1", page_url)
+    response = log_in(phone, live_server.url, "merchant1", next_path=page_url)
     assert response.status == 403
     expect(phone.locator("body")).not_to_contain_text("居民A")
     phone.context.clear_cookies()
 
-    response = log_in(phone, live_server.url, "grid2", page_url)
+    response = log_in(phone, live_server.url, "grid2", next_path=page_url)
     assert response.status == 404
     expect(phone.locator("body")).not_to_contain_text("居民A")
     # Their own list does not show the resident either.

@@ -50,6 +50,7 @@ def test_staff_create_a_grid_worker_in_their_community(staff, community):
     assert person.community == community
     assert person.subdistrict == community.subdistrict
     assert person.full_name == "王小明"
+    assert person.mobile == "13912345678"  # the digits that were checked, without the spaces typed
     assert person.check_password(STRONG_PASSWORD)
     assert not person.is_staff
     assert not person.is_superuser
@@ -206,8 +207,8 @@ def test_subdistrict_staff_see_the_communities_widget(subdistrict_user, communit
     page = english(subdistrict_user).get("/").content.decode()
     assert 'data-widget="core.subdistrict_communities"' in page
     assert "Communities of the subdistrict" in page
-    assert "<td>商隆社区</td>" in page
-    assert "<td>文汇社区</td>" in page
+    assert '<td data-label="Community">商隆社区</td>' in page
+    assert '<td data-label="Community">文汇社区</td>' in page
     assert "0.86 km²" in page
 
 
