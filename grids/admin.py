@@ -1,13 +1,56 @@
+"""The grids app's admin. Registries keep their change history and are never deleted
+(RegistryAdmin); trace records (patrols, findings, visits) are read only."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from grids.models import Compound, Grid, GridAssignment, PartyOrganisation
+from grids.actions import refresh_has_team
+from grids.models import (
+    Checklist,
+    ChecklistItem,
+    ClaimedTask,
+    Compound,
+    Dwelling,
+    ExportApproval,
+    Finding,
+    FindingFollowUp,
+    Grid,
+    GridAssignment,
+    GroupAccessRule,
+    GroupMembership,
+    Household,
+    InWorkRegistration,
+    InWorkReport,
+    LedgerSubject,
+    MobileMembership,
+    OrganisationalLifeAttendance,
+    PartyMember,
+    PartyOrganisation,
+    Patrol,
+    PatrolResult,
+    Resident,
+    ResidentialBuilding,
+    ServiceHours,
+    Tenancy,
+    Visit,
+)
+
+
+class RegistryAdmin(SimpleHistoryAdmin):
+    """A registry's admin: its changes are kept (simple_history) and its rows are never deleted;
+    they end by their dates or status, and the trace records that point at them stay whole."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(PartyOrganisation)
-class PartyOrganisationAdmin(SimpleHistoryAdmin):
+class PartyOrganisationAdmin(RegistryAdmin):
     list_display = ["name", "kind", "community", "parent", "secretary"]
     list_filter = ["kind", "community"]
     search_fields = ["name"]
@@ -16,7 +59,7 @@ class PartyOrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Grid)
-class GridAdmin(SimpleHistoryAdmin):
+class GridAdmin(RegistryAdmin):
     list_display = ["code", "name", "community", "branch", "is_active"]
     list_filter = ["community", "is_active"]
     search_fields = ["code", "name"]
@@ -24,7 +67,7 @@ class GridAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(GridAssignment)
-class GridAssignmentAdmin(SimpleHistoryAdmin):
+class GridAssignmentAdmin(RegistryAdmin):
     list_display = ["user", "grid", "duty", "since", "until"]
     list_filter = ["duty", "grid__community"]
     list_select_related = ["user", "grid"]
@@ -32,7 +75,7 @@ class GridAssignmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Compound)
-class CompoundAdmin(SimpleHistoryAdmin):
+class CompoundAdmin(RegistryAdmin):
     list_display = ["name", "grid", "address", "buildings"]
     list_filter = ["grid__community"]
     search_fields = ["name", "address"]
@@ -41,19 +84,9 @@ class CompoundAdmin(SimpleHistoryAdmin):
 
 # --- Party members ---------------------------------------------------------------------------
 
-from grids.models import (  # noqa: E402
-    ClaimedTask,
-    InWorkRegistration,
-    InWorkReport,
-    MobileMembership,
-    OrganisationalLifeAttendance,
-    PartyMember,
-    ServiceHours,
-)
-
 
 @admin.register(PartyMember)
-class PartyMemberAdmin(SimpleHistoryAdmin):
+class PartyMemberAdmin(RegistryAdmin):
     list_display = ["name", "organisation", "status", "joined_on", "shows_identity", "left_on"]
     list_filter = ["status", "organisation__community", "shows_identity"]
     search_fields = ["name"]
@@ -62,7 +95,7 @@ class PartyMemberAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(MobileMembership)
-class MobileMembershipAdmin(SimpleHistoryAdmin):
+class MobileMembershipAdmin(RegistryAdmin):
     list_display = ["member", "direction", "place", "since", "until", "contact_method"]
     list_filter = ["direction", "contact_method"]
     list_select_related = ["member"]
@@ -78,14 +111,14 @@ class OrganisationalLifeAttendanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(InWorkRegistration)
-class InWorkRegistrationAdmin(SimpleHistoryAdmin):
+class InWorkRegistrationAdmin(RegistryAdmin):
     list_display = ["member", "employer_organisation", "employer_name", "registered_on", "ended_on"]
     list_select_related = ["member", "employer_organisation"]
     raw_id_fields = ["member"]
 
 
 @admin.register(ClaimedTask)
-class ClaimedTaskAdmin(SimpleHistoryAdmin):
+class ClaimedTaskAdmin(RegistryAdmin):
     list_display = ["title", "registration", "claimed_on", "status", "completed_on"]
     list_filter = ["status"]
     list_select_related = ["registration__member"]
@@ -108,12 +141,6 @@ class InWorkReportAdmin(admin.ModelAdmin):
 
 # --- Patrols -------------------------------------------------------------------------------
 # Patrols, results, findings and follow-ups are trace records: the admin reads them only.
-
-from typing import Any  # noqa: E402
-
-from django.http import HttpRequest  # noqa: E402
-
-from grids.models import Checklist, ChecklistItem, Finding, FindingFollowUp, Patrol, PatrolResult  # noqa: E402
 
 
 class ReadOnlyTraceAdmin(admin.ModelAdmin):
@@ -143,14 +170,13 @@ class ChecklistAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(SimpleHistoryAdmin):
+class ChecklistItemAdmin(RegistryAdmin):
     list_display = ["text", "checklist", "site_type", "position", "retired_at"]
     list_filter = ["site_type", "checklist__grid__community"]
     search_fields = ["text"]
     list_select_related = ["checklist__grid"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # retired, never deleted
+    # Retired, never deleted (RegistryAdmin).
 
 
 @admin.register(Patrol)
@@ -185,20 +211,9 @@ class FindingFollowUpAdmin(ReadOnlyTraceAdmin):
 # The admin never shows identity numbers or phones in full: the registry pages reveal them,
 # with a log line; here they are left out of lists and forms.
 
-from grids.models import (  # noqa: E402
-    Dwelling,
-    ExportApproval,
-    GroupAccessRule,
-    GroupMembership,
-    Household,
-    Resident,
-    ResidentialBuilding,
-    Tenancy,
-)
-
 
 @admin.register(ResidentialBuilding)
-class ResidentialBuildingAdmin(SimpleHistoryAdmin):
+class ResidentialBuildingAdmin(RegistryAdmin):
     list_display = ["name", "compound"]
     list_filter = ["compound__grid__community"]
     search_fields = ["name", "compound__name"]
@@ -206,21 +221,21 @@ class ResidentialBuildingAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Dwelling)
-class DwellingAdmin(SimpleHistoryAdmin):
+class DwellingAdmin(RegistryAdmin):
     list_display = ["__str__", "building", "unit", "room"]
     search_fields = ["room", "building__name", "building__compound__name"]
     list_select_related = ["building__compound"]
 
 
 @admin.register(Household)
-class HouseholdAdmin(SimpleHistoryAdmin):
+class HouseholdAdmin(RegistryAdmin):
     list_display = ["__str__", "dwelling"]
     list_select_related = ["householder", "dwelling__building__compound"]
     raw_id_fields = ["dwelling", "householder"]
 
 
 @admin.register(Resident)
-class ResidentAdmin(SimpleHistoryAdmin):
+class ResidentAdmin(RegistryAdmin):
     list_display = ["name", "gender", "birth_date", "registration_status", "moved_out"]
     list_filter = ["registration_status", "dwelling__building__compound__grid__community"]
     search_fields = ["name"]
@@ -231,14 +246,14 @@ class ResidentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Tenancy)
-class TenancyAdmin(SimpleHistoryAdmin):
+class TenancyAdmin(RegistryAdmin):
     list_display = ["dwelling", "tenant", "owner_name", "since", "until"]
     list_select_related = ["dwelling__building__compound", "tenant"]
     raw_id_fields = ["dwelling", "owner", "tenant"]
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(SimpleHistoryAdmin):
+class GroupMembershipAdmin(RegistryAdmin):
     list_display = ["resident", "kind", "level", "department", "since", "until"]
     list_filter = ["kind", "level"]
     list_select_related = ["resident", "department"]
@@ -254,7 +269,7 @@ class GroupAccessRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExportApproval)
-class ExportApprovalAdmin(SimpleHistoryAdmin):
+class ExportApprovalAdmin(RegistryAdmin):
     list_display = ["requested_by", "community", "status", "requested_at", "decided_by", "used_at"]
     list_filter = ["status", "community"]
     list_select_related = ["requested_by", "community", "decided_by"]
@@ -264,12 +279,9 @@ class ExportApprovalAdmin(SimpleHistoryAdmin):
 # --- Visit ledger ----------------------------------------------------------------------------
 # Subjects keep a change history; visits are trace records: the admin reads them only.
 
-from grids.actions import refresh_has_team  # noqa: E402
-from grids.models import LedgerSubject, Visit  # noqa: E402
-
 
 @admin.register(LedgerSubject)
-class LedgerSubjectAdmin(SimpleHistoryAdmin):
+class LedgerSubjectAdmin(RegistryAdmin):
     list_display = ["name", "kind", "grid", "level", "visits_required", "period", "face_to_face_only", "left_on"]
     list_filter = ["kind", "level", "period", "grid__community"]
     search_fields = ["name"]
@@ -280,8 +292,7 @@ class LedgerSubjectAdmin(SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         refresh_has_team(LedgerSubject.objects.filter(pk=form.instance.pk))
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a subject leaves the ledger by its date, never by deletion
+    # A subject leaves the ledger by its date, never by deletion (RegistryAdmin).
 
 
 @admin.register(Visit)

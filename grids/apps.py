@@ -17,9 +17,5 @@ class GridsConfig(AppConfig):
 
         widgets.register()
         api.register()
-        api.register_patrols()
-        api.register_people()
-        api.register_party()
-        api.register_ledger()
         # The grid worker starts the day on My day (read at request time by shanglong.views).
         roles.START_PAGES["grid_worker"] = "grids:my_day"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from grids.models import Compound, Duty, Grid, GridAssignment, OrganisationKind, PartyOrganisation
-from shanglong.demo import DEMO_PASSWORD, rectangle
+from shanglong.demo import demo_user, rectangle, upsert
 from shanglong.models import Community, Role, Subdistrict, User
 
 ON_DUTY_SINCE = datetime.date(2025, 3, 1)
@@ -72,22 +72,12 @@ def seed(context: dict[str, Any]) -> None:
     seed_ledger(context)
 
 
-def _demo_user(username: str, full_name: str, role: str, community: Community) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = User(username=username)
-        user.set_password(DEMO_PASSWORD)
-    user.full_name = full_name
-    user.role = role
-    user.community = community
-    user.subdistrict = community.subdistrict
-    user.save()
-    return user
-
-
 def _organisation(community: Community, name: str, kind: str, parent: Any, secretary: Any) -> PartyOrganisation:
-    organisation, _ = PartyOrganisation.objects.update_or_create(
-        community=community, name=name, defaults={"kind": kind, "parent": parent, "secretary": secretary}
+    organisation, _ = upsert(
+        PartyOrganisation,
+        community=community,
+        name=name,
+        defaults={"kind": kind, "parent": parent, "secretary": secretary},
     )
     return organisation
 
@@ -105,7 +95,7 @@ def _seed_organisations(community: Community, users: dict[str, User]) -> dict[st
             secretary = users["staff"]
         else:
             username = f"branch{number}"
-            secretary = _demo_user(username, SECRETARY_NAMES[username], Role.STAFF, community)
+            secretary = demo_user(username, full_name=SECRETARY_NAMES[username], role=Role.STAFF, community=community)
         result[name] = _organisation(community, name, OrganisationKind.GRID_BRANCH, committee, secretary)
     return result
 
@@ -146,7 +136,8 @@ def _seed_grids(community: Community, organisations: dict[str, PartyOrganisation
             boundary = cells[number]
             number += 1
             code = f"{number:02d}"
-            grid, _ = Grid.objects.update_or_create(
+            grid, _ = upsert(
+                Grid,
                 community=community,
                 code=code,
                 defaults={"name": f"网格{code}", "branch": branch, "boundary": boundary, "is_active": True},
@@ -170,29 +161,32 @@ def _seed_compounds(grids: dict[str, Grid]) -> dict[str, Compound]:
     community_grids = list(grids.values())
     for number, (grid, (name, address, buildings)) in enumerate(zip(community_grids, COMPOUNDS, strict=True)):
         latitude, longitude = _inside_point(grid.boundary, number)
-        compound = Compound.objects.filter(grid__community_id=grid.community_id, name=name).first()
-        if compound is None:
-            compound = Compound(name=name)
-        compound.grid = grid
-        compound.address = address
-        compound.buildings = buildings
-        compound.latitude = latitude
-        compound.longitude = longitude
-        compound.save()
-        compounds[name] = compound
+        values = {
+            "grid": grid,
+            "address": address,
+            "buildings": buildings,
+            "latitude": latitude,
+            "longitude": longitude,
+        }
+        # Found by name in the whole community, so a compound moved to another grid is not doubled.
+        existing = Compound.objects.filter(grid__community_id=grid.community_id, name=name).first()
+        if existing is None:
+            compounds[name] = Compound.objects.create(name=name, **values)
+        else:
+            compounds[name], _ = upsert(Compound, pk=existing.pk, defaults=values)
     return compounds
 
 
 def _assign(user: User, grid: Grid, duty: str) -> GridAssignment:
-    assignment, _ = GridAssignment.objects.update_or_create(
-        user=user, grid=grid, duty=duty, defaults={"since": ON_DUTY_SINCE, "until": None}
+    assignment, _ = upsert(
+        GridAssignment, user=user, grid=grid, duty=duty, defaults={"since": ON_DUTY_SINCE, "until": None}
     )
     return assignment
 
 
 def _seed_assignments(community: Community, grids: dict[str, Grid], users: dict[str, User]) -> None:
     for number, (code, grid) in enumerate(grids.items()):
-        head = _demo_user(f"grid{code}", HEAD_NAMES[number], Role.GRID_WORKER, community)
+        head = demo_user(f"grid{code}", full_name=HEAD_NAMES[number], role=Role.GRID_WORKER, community=community)
         _assign(head, grid, Duty.HEAD)
     _assign(users["grid"], grids["01"], Duty.FULL_TIME)
 
@@ -202,7 +196,8 @@ def _seed_second_community(subdistrict: Subdistrict, shanglong: Community) -> di
     center_lon = east + WENHUI_WIDTH_DEG / 2
     center_lat = (south + north) / 2
     boundary = rectangle(center_lon, center_lat, WENHUI_WIDTH_DEG, north - south)
-    wenhui, _ = Community.objects.update_or_create(
+    wenhui, _ = upsert(
+        Community,
         code=WENHUI_CODE,
         defaults={
             "subdistrict": subdistrict,
@@ -213,11 +208,12 @@ def _seed_second_community(subdistrict: Subdistrict, shanglong: Community) -> di
             "boundary": boundary,
         },
     )
-    staff = _demo_user("staff2", "周敏", Role.STAFF, wenhui)
+    staff = demo_user("staff2", full_name="周敏", role=Role.STAFF, community=wenhui)
     committee = _organisation(wenhui, "文汇社区党委", OrganisationKind.COMMUNITY_COMMITTEE, None, staff)
     branch = _organisation(wenhui, "文汇社区网格党支部", OrganisationKind.GRID_BRANCH, committee, staff)
     for code, boundary_cell in zip(["01", "02"], tiling(boundary, [2]), strict=True):
-        Grid.objects.update_or_create(
+        upsert(
+            Grid,
             community=wenhui,
             code=code,
             defaults={"name": f"文汇网格{code}", "branch": branch, "boundary": boundary_cell, "is_active": True},

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,34 +26,16 @@ from grids.models import (
     PartyOrganisation,
 )
 from shanglong import roles
-from shanglong.api import ScopedFilterSet, ScopedModelSerializer, ScopedModelViewSet, api_router
+from shanglong.api import (
+    NO_DELETE,
+    ScopedFilterSet,
+    ScopedModelSerializer,
+    ScopedModelViewSet,
+    api_router,
+    run_model_clean,
+)
 
 # --- Shared --------------------------------------------------------------------------------
-
-
-def _as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(
-            {field: [str(message) for message in messages] for field, messages in error.message_dict.items()}
-        )
-    return serializers.ValidationError(error.messages)
-
-
-def _run_model_clean(serializer: serializers.ModelSerializer, attrs: dict[str, Any]) -> None:
-    """Run the model's own clean() on the row as it would be saved, and keep what it normalised."""
-    model = serializer.Meta.model
-    instance = model()
-    if serializer.instance is not None:  # a copy: a refused update must not touch the original
-        for field in model._meta.concrete_fields:
-            setattr(instance, field.attname, getattr(serializer.instance, field.attname))
-    for name, value in attrs.items():
-        setattr(instance, name, value)
-    try:
-        instance.clean()
-    except DjangoValidationError as error:
-        raise _as_drf_error(error) from error
-    for name in attrs:
-        attrs[name] = getattr(instance, name)
 
 
 class CommunityStaffWrites:
@@ -97,7 +78,7 @@ class PartyOrganisationSerializer(ScopedModelSerializer):
             raise serializers.ValidationError(
                 {"name": [_("%(community)s already has an organisation of this name.") % {"community": community}]}
             )
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -114,7 +95,7 @@ class PartyOrganisationViewSet(CommunityStaffWrites, ScopedModelViewSet):
     scoped_model = PartyOrganisation
     serializer_class = PartyOrganisationSerializer
     filterset_class = PartyOrganisationFilterSet
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("community_id", "kind", "name", "pk")
@@ -153,7 +134,7 @@ class GridSerializer(ScopedModelSerializer):
                     ]
                 }
             )
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -170,7 +151,7 @@ class GridViewSet(CommunityStaffWrites, ScopedModelViewSet):
     scoped_model = Grid
     serializer_class = GridSerializer
     filterset_class = GridFilterSet
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("community_id", "code")
@@ -231,7 +212,7 @@ class GridAssignmentViewSet(CommunityStaffWrites, ScopedModelViewSet):
     filterset_class = GridAssignmentFilterSet
     select_related = ("grid",)
     community_path = "grid.community_id"
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("grid_id", "since", "pk")
@@ -262,16 +243,13 @@ class CompoundSerializer(ScopedModelSerializer):
             community = self.instance.grid.community
         elif roles.is_community_staff(editor) and editor.community_id:
             community = editor.community
-        try:
-            grid = geometry.place_compound(
-                grid=chosen,
-                latitude=attrs.get("latitude", getattr(self.instance, "latitude", None)),
-                longitude=attrs.get("longitude", getattr(self.instance, "longitude", None)),
-                candidates=candidates,
-                community=community,
-            )
-        except DjangoValidationError as error:
-            raise _as_drf_error(error) from error
+        grid = geometry.place_compound(
+            grid=chosen,
+            latitude=attrs.get("latitude", getattr(self.instance, "latitude", None)),
+            longitude=attrs.get("longitude", getattr(self.instance, "longitude", None)),
+            candidates=candidates,
+            community=community,
+        )
         attrs["grid"] = grid
         name = attrs.get("name", getattr(self.instance, "name", None))
         taken = Compound.objects.filter(grid=grid, name=name)
@@ -296,7 +274,7 @@ class CompoundViewSet(CommunityStaffWrites, ScopedModelViewSet):
     filterset_class = CompoundFilterSet
     select_related = ("grid",)
     community_path = "grid.community_id"
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("grid_id", "name", "pk")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -59,7 +60,6 @@ class GridForm(forms.ModelForm):
 
     def __init__(self, *args: Any, editor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.editor = editor
         communities = Community.objects.visible_to(editor)
         if not editor.is_superuser:
             communities = communities.filter(pk=editor.community_id)
@@ -70,7 +70,14 @@ class GridForm(forms.ModelForm):
         elif not editor.is_superuser:
             self.fields["community"].initial = editor.community_id
             self.fields["community"].disabled = True
-        branches = PartyOrganisation.objects.visible_to(editor).branches().order_by("name")
+        # Branches in the order of their first grid, as on the organisation page (by name 第三
+        # would come before 第二); a branch without grids last.
+        branches = (
+            PartyOrganisation.objects.visible_to(editor)
+            .branches()
+            .annotate(first_grid=Min("grids__code"))
+            .order_by("community_id", F("first_grid").asc(nulls_last=True), "name")
+        )
         community_id = self.instance.community_id or (None if editor.is_superuser else editor.community_id)
         if community_id is not None:
             branches = branches.filter(community_id=community_id)

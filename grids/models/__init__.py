@@ -1,5 +1,6 @@
 """The grids app's records, one module per part of the work: organisation (party organisations,
-grids, duty, compounds), people (addresses, residents, groups), party (party members)."""
+grids, duty, compounds), people (addresses, residents, groups), party (party members), patrols
+(checklists, patrols, findings) and ledger (subjects, visits)."""
 
 from __future__ import annotations
 

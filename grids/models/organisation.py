@@ -8,7 +8,6 @@ see is written once, in `visible_grid_ids(user)`; the other models reuse it.
 from __future__ import annotations
 
 import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from grids import geometry
 from shanglong import roles
-from shanglong.models import Community, Role
+from shanglong.models import Community
 
 # --- Scoping -------------------------------------------------------------------------------
 
@@ -57,13 +56,20 @@ def visible_grid_ids(user: Any) -> models.QuerySet:
     return Grid.objects.filter(rule).values("pk")
 
 
-def _role_works_for_community(role: str) -> bool:
-    return roles.works_for_community(SimpleNamespace(is_authenticated=True, role=role))
+class GridScopedQuerySet(models.QuerySet):
+    """The base of the QuerySets of rows that belong to a grid: `visible_to(user)` keeps the rows
+    whose grid (at `grid_path`, e.g. "patrol__grid") the person may see, by visible_grid_ids."""
+
+    grid_path = "grid"
+
+    def visible_to(self, user: Any) -> models.QuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(**{f"{self.grid_path}__in": visible_grid_ids(user)})
 
 
-# The roles whose people work for a community, as values for a query (role__in=...), taken from
-# shanglong.roles' predicate so the definition stays there.
-COMMUNITY_WORK_ROLES = frozenset(value for value in Role.values if _role_works_for_community(value))
+# The roles whose people work for a community, as values for a query (role__in=...).
+COMMUNITY_WORK_ROLES = roles.COMMUNITY_WORK_ROLES
 
 
 def can_edit(user: Any) -> bool:
@@ -285,12 +291,8 @@ class Duty(models.TextChoices):
     POLICE = "police", _("Community police officer")
 
 
-class GridAssignmentQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> GridAssignmentQuerySet:
-        """Who is on duty where, for the grids the person may see."""
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(grid_id__in=visible_grid_ids(user))
+class GridAssignmentQuerySet(GridScopedQuerySet):
+    """Who is on duty where; visible_to: for the grids the person may see."""
 
     def editable_by(self, user: Any) -> GridAssignmentQuerySet:
         rule = _editable_community_q(user, "grid__community")
@@ -346,12 +348,8 @@ class GridAssignment(models.Model):
 # --- Compounds -----------------------------------------------------------------------------
 
 
-class CompoundQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> CompoundQuerySet:
-        """The compounds in the grids the person may see."""
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(grid_id__in=visible_grid_ids(user))
+class CompoundQuerySet(GridScopedQuerySet):
+    """Residential compounds; visible_to: those in the grids the person may see."""
 
     def editable_by(self, user: Any) -> CompoundQuerySet:
         rule = _editable_community_q(user, "grid__community")

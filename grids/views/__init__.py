@@ -1,5 +1,7 @@
 """The grids app's pages, one module per part of the work: organisation (party organisations,
-grids, duty, compounds), people (addresses, residents, groups), party (party members)."""
+grids, duty, compounds), people (addresses, residents, groups), party (party members), patrols
+(checklists, patrols, findings) and ledger (subjects, visits, My day). grids/urls.py refers to
+the views through this package."""
 
 from __future__ import annotations
 
@@ -15,9 +17,6 @@ from grids.views.ledger import (  # noqa: F401, E402
     visit_create,
 )
 from grids.views.organisation import (  # noqa: F401
-    BRANCH_COLOURS,
-    KIND_ORDER,
-    PAGE_SIZE,
     assignment_create,
     assignment_end,
     compound_create,
@@ -28,7 +27,6 @@ from grids.views.organisation import (  # noqa: F401
     grid_edit,
     grid_list,
     grid_map,
-    map_data,
     organisation_tree,
 )
 from grids.views.party import (  # noqa: F401, E402

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from grids.actions import AssignmentAlreadyEnded, end_assignment
-from grids.forms import AssignmentForm, CompoundForm, EndAssignmentForm, GridForm
+from grids.forms.organisation import AssignmentForm, CompoundForm, EndAssignmentForm, GridForm
 from grids.models import Compound, Grid, GridAssignment, OrganisationKind, PartyOrganisation, can_edit
 from shanglong import roles
 from shanglong.models import Community

@@ -80,10 +80,7 @@ def _is_other(person: str) -> bool:
 
 def _grid_payload(cast, rows, person):
     if _is_other(person):
-        ring = OTHER_BOUNDARY["coordinates"][0]
-        return {"community": cast.other_community.pk, "code": "09", "name": "新网格", "boundary": OTHER_BOUNDARY} | {
-            "boundary": {"type": "Polygon", "coordinates": [ring]}
-        }
+        return {"community": cast.other_community.pk, "code": "09", "name": "新网格", "boundary": OTHER_BOUNDARY}
     return {
         "community": cast.community.pk,
         "code": "09",

@@ -72,7 +72,12 @@ def test_the_second_community_and_its_staff(demo):
 
 def test_seeding_twice_changes_nothing(demo):
     counts = [model.objects.count() for model in (PartyOrganisation, Grid, GridAssignment, Compound, User, Community)]
+    # The registries keep a change history: a second run must not add a row to it either.
+    history = [model.history.count() for model in (PartyOrganisation, Grid, GridAssignment, Compound, Community)]
     call_command("seed_demo", stdout=io.StringIO())
     assert [
         model.objects.count() for model in (PartyOrganisation, Grid, GridAssignment, Compound, User, Community)
     ] == counts
+    assert [
+        model.history.count() for model in (PartyOrganisation, Grid, GridAssignment, Compound, Community)
+    ] == history

@@ -308,3 +308,19 @@ def test_the_new_grid_form_starts_with_an_empty_boundary_box(staff, community):
     start = page.index('name="boundary"')
     box = page[start : page.index("</textarea>", start)]
     assert box.rstrip().endswith(">")  # nothing between the tag and </textarea>, not "null"
+
+
+def test_the_branch_choices_follow_the_territory_not_the_characters(staff, grids, branches):
+    from grids.models import OrganisationKind, PartyOrganisation
+
+    # By the characters 第三 comes before 第二; the choices follow each branch's first grid.
+    third = PartyOrganisation.objects.create(
+        community=grids["D"].community, name="第三网格党支部", kind=OrganisationKind.GRID_BRANCH
+    )
+    Grid.objects.filter(pk=grids["D"].pk).update(branch=third)
+    form = client_for(staff).get(reverse("grids:grid_create")).context["form"]
+    assert [branch.name for branch in form.fields["branch"].queryset] == [
+        "第一网格党支部",
+        "第二网格党支部",
+        "第三网格党支部",
+    ]
