@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -37,10 +37,9 @@ from shanglong.validators import (
     Gender,
     IdentityDocumentType,
     normalise_identity_number,
-    normalise_mobile,
     parse_resident_id,
     validate_identity_document,
-    validate_mobile,
+    validate_optional_mobile,
 )
 from shanglong.xlsx import ImportResult, SheetRow, cell_text, import_rows, read_rows, template_workbook
 
@@ -161,6 +160,7 @@ class ResidentImporter:
         self.by = by
         self.rows = rows
         compounds = Compound.objects.visible_to(by).filter(grid_id__in=editable_grid_ids(by))
+        self.writable_compounds = compounds
         self.compounds: dict[str, list[Compound]] = {}
         for compound in compounds:
             self.compounds.setdefault(compound.name, []).append(compound)
@@ -178,6 +178,16 @@ class ResidentImporter:
         self.householder_addresses = {
             self._raw_address(row) for row in rows if _choice(row.get("relation"), Relation, RELATION_WORDS) == "self"
         }
+
+    @cached_property
+    def joinable_addresses(self) -> set[tuple[int, str, str]]:
+        """The addresses (building, unit, room) in the importer's compounds that have a household
+        a relative may join (Household.objects.joinable), read once for the whole file."""
+        return set(
+            Household.objects.joinable()
+            .filter(dwelling__building__compound__in=self.writable_compounds)
+            .values_list("dwelling__building_id", "dwelling__unit", "dwelling__room")
+        )
 
     @staticmethod
     def _raw_address(row: SheetRow) -> tuple[str, str, str, str]:
@@ -240,12 +250,11 @@ class ResidentImporter:
             error("gender", _("Write 男 or 女: this document does not tell the gender."))
         if not birth_date and not errors:
             error("birth_date", _("Write the date of birth: this document does not tell it."))
-        mobile = normalise_mobile(cell_text(row.get("mobile")))
-        if mobile:
-            try:
-                validate_mobile(mobile)
-            except ValidationError as problem:
-                error("mobile", problem.messages[0])
+        try:
+            mobile = validate_optional_mobile(cell_text(row.get("mobile")))
+        except ValidationError as problem:
+            mobile = ""
+            error("mobile", problem.messages[0])
         relation = _choice(row.get("relation"), Relation, RELATION_WORDS)
         if relation is None:
             error("relation", _("Unknown relation: write 户主, 配偶, 子女, 父母, 其他亲属 or 非亲属."))
@@ -278,9 +287,7 @@ class ResidentImporter:
             relation not in (None, "", Relation.SELF, Relation.NONE)
             and building is not None
             and (compound_name, building_name, unit, room) not in self.householder_addresses
-            and not Household.objects.filter(
-                dwelling__building=building, dwelling__unit=unit, dwelling__room=room, householder__isnull=False
-            ).exists()
+            and (building.pk, unit, room) not in self.joinable_addresses
         ):
             error("relation", _("There is no householder at this address: add their row (户主) or leave this empty."))
         if errors:
@@ -330,9 +337,9 @@ class ResidentImporter:
             led_here = {household.dwelling_id: household for household in new_households.values()}
             earlier = {
                 household.dwelling_id: household
-                for household in Household.objects.filter(
-                    dwelling_id__in=[dwelling.pk for dwelling in existing.values()], householder__isnull=False
-                ).order_by("pk")
+                for household in Household.objects.joinable()
+                .filter(dwelling_id__in=[dwelling.pk for dwelling in existing.values()])
+                .order_by("pk")
             }
             for row in rows:
                 resident = row.resident

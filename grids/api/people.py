@@ -31,7 +31,6 @@ from grids.actions import (
     reveal_resident_field,
     save_resident,
 )
-from grids.api.organisation import _as_drf_error
 from grids.models import (
     Dwelling,
     GridAssignment,
@@ -46,23 +45,22 @@ from grids.models import (
 )
 from shanglong import roles
 from shanglong.api import (
+    NO_DELETE,
     MaskedPhoneField,
     ScopedFilterSet,
     ScopedModelSerializer,
     ScopedModelViewSet,
     ScopedRelatedField,
     api_router,
+    run_model_clean,
 )
 from shanglong.masking import mask_id_number
 from shanglong.models import User
 from shanglong.validators import (
     normalise_identity_number,
-    normalise_mobile,
     validate_identity_document,
-    validate_mobile,
+    validate_optional_mobile,
 )
-
-NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
 class EditableByWrites:
@@ -202,13 +200,7 @@ class ResidentSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate_mobile(self, value: str) -> str:
-        mobile = normalise_mobile(value or "")
-        if mobile:
-            try:
-                validate_mobile(mobile)
-            except DjangoValidationError as error:
-                raise _as_drf_error(error) from error
-        return mobile
+        return validate_optional_mobile(value)  # DRF turns Django's ValidationError into a 400
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance
@@ -384,16 +376,7 @@ class GroupMembershipSerializer(ScopedModelSerializer):
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         if resident is not None and kind not in manageable_group_kinds(user, resident):
             raise serializers.ValidationError({"kind": [_("You may not record this group for this resident.")]})
-        membership = GroupMembership()
-        if self.instance is not None:
-            for field in GroupMembership._meta.concrete_fields:
-                setattr(membership, field.attname, getattr(self.instance, field.attname))
-        for name, value in attrs.items():
-            setattr(membership, name, value)
-        try:
-            membership.clean()
-        except DjangoValidationError as error:
-            raise _as_drf_error(error) from error
+        run_model_clean(self, attrs)
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> GroupMembership:

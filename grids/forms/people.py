@@ -26,9 +26,8 @@ from grids.models.people import category_of, manageable_group_kinds
 from shanglong.models import Department, User
 from shanglong.validators import (
     normalise_identity_number,
-    normalise_mobile,
     validate_identity_document,
-    validate_mobile,
+    validate_optional_mobile,
 )
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -140,10 +139,7 @@ class ResidentForm(forms.ModelForm):
         )
 
     def clean_mobile(self) -> str:
-        mobile = normalise_mobile(self.cleaned_data.get("mobile") or "")
-        if mobile:
-            validate_mobile(mobile)
-        return mobile
+        return validate_optional_mobile(self.cleaned_data.get("mobile"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

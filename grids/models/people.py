@@ -55,21 +55,31 @@ def _period_q(on: datetime.date | None = None, prefix: str = "") -> Q:
     )
 
 
-# --- Addresses (标准地址) --------------------------------------------------------------------
+class AddressScopedQuerySet(models.QuerySet):
+    """The rule of the rows that hang off an address (buildings, dwellings, rented flats),
+    reached from the row through `grid_path`: seen in the grids a person may see (the address
+    book is not sensitive; what lives at an address is), changed in the grids whose registry
+    they keep (editable_grid_ids). Department liaisons, merchants, volunteers and outsiders see
+    none."""
 
+    grid_path: str
 
-class ResidentialBuildingQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> ResidentialBuildingQuerySet:
-        """The buildings of the compounds in the grids a person may see (the address book is
-        not sensitive; what lives at an address is)."""
+    def visible_to(self, user: Any) -> models.QuerySet:
         if getattr(user, "is_superuser", False):
             return self
         if not roles.works_for_community(user) or roles.is_department(user):
             return self.none()
-        return self.filter(compound__grid_id__in=visible_grid_ids(user))
+        return self.filter(**{f"{self.grid_path}__in": visible_grid_ids(user)})
 
-    def editable_by(self, user: Any) -> ResidentialBuildingQuerySet:
-        return self.filter(compound__grid_id__in=editable_grid_ids(user))
+    def editable_by(self, user: Any) -> models.QuerySet:
+        return self.filter(**{f"{self.grid_path}__in": editable_grid_ids(user)})
+
+
+# --- Addresses (标准地址) --------------------------------------------------------------------
+
+
+class ResidentialBuildingQuerySet(AddressScopedQuerySet):
+    grid_path = "compound__grid_id"
 
 
 class ResidentialBuilding(models.Model):
@@ -95,16 +105,8 @@ class ResidentialBuilding(models.Model):
         return f"{self.compound.name}{self.name}"
 
 
-class DwellingQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> DwellingQuerySet:
-        if getattr(user, "is_superuser", False):
-            return self
-        if not roles.works_for_community(user) or roles.is_department(user):
-            return self.none()
-        return self.filter(building__compound__grid_id__in=visible_grid_ids(user))
-
-    def editable_by(self, user: Any) -> DwellingQuerySet:
-        return self.filter(building__compound__grid_id__in=editable_grid_ids(user))
+class DwellingQuerySet(AddressScopedQuerySet):
+    grid_path = "building__compound__grid_id"
 
     def with_address(self) -> DwellingQuerySet:
         return self.select_related("building__compound__grid")
@@ -190,15 +192,13 @@ class Relation(models.TextChoices):
 def editable_grid_ids(user: Any) -> models.QuerySet:
     """The grids whose people registry a person may change: community staff their community's,
     grid workers the grids they are on duty in today. Subdistrict staff and departments read."""
-    if not getattr(user, "is_authenticated", False):
-        return Grid.objects.none().values("pk")
-    if user.is_superuser:
+    if getattr(user, "is_superuser", False):
         return Grid.objects.values("pk")
-    rule = Q(pk__in=_current_assignment_grid_ids(user)) if roles.works_for_community(user) else Q(pk__in=[])
+    if not roles.works_for_community(user) or roles.is_department(user) or roles.is_subdistrict_staff(user):
+        return Grid.objects.none().values("pk")
+    rule = Q(pk__in=_current_assignment_grid_ids(user))
     if roles.is_community_staff(user) and user.community_id:
         rule |= Q(community_id=user.community_id)
-    if roles.is_department(user) or roles.is_subdistrict_staff(user):
-        return Grid.objects.none().values("pk")
     return Grid.objects.filter(rule).values("pk")
 
 
@@ -236,19 +236,10 @@ class ResidentQuerySet(models.QuerySet):
         return self.filter(dwelling__building__compound__grid_id__in=editable_grid_ids(user))
 
     def revealable_by(self, user: Any) -> ResidentQuerySet:
-        """Whose identity number and phone a person may reveal: the community admin and staff
-        their community's residents, grid workers the residents of the grids they are on duty
-        in today."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if user.is_superuser:
-            return self
-        if not roles.works_for_community(user) or roles.is_department(user) or roles.is_subdistrict_staff(user):
-            return self.none()
-        rule = Q(dwelling__building__compound__grid_id__in=_current_assignment_grid_ids(user))
-        if roles.is_community_staff(user) and user.community_id:
-            rule |= Q(dwelling__building__compound__grid__community_id=user.community_id)
-        return self.filter(rule)
+        """Whose identity number and phone a person may reveal: the residents whose record they
+        keep (editable_by: the community admin and staff their community's, grid workers those
+        of the grids they are on duty in today). Readers (subdistrict staff, departments) never."""
+        return self.editable_by(user)
 
     def living_here(self, on: datetime.date | None = None) -> ResidentQuerySet:
         """Residents who have not moved out by the day (today by default)."""
@@ -289,6 +280,12 @@ class HouseholdQuerySet(models.QuerySet):
         if getattr(user, "is_superuser", False):
             return self
         return self.filter(pk__in=Resident.objects.visible_to(user).values("household_id"))
+
+    def joinable(self, on: datetime.date | None = None) -> HouseholdQuerySet:
+        """The households a relative of the householder joins: those whose householder has not
+        moved out by the day (today by default)."""
+        day = on or timezone.localdate()
+        return self.filter(householder__isnull=False).exclude(householder__moved_out__lte=day)
 
 
 class Household(models.Model):
@@ -420,19 +417,10 @@ class Resident(models.Model):
 # --- Rented flats (出租房屋) -----------------------------------------------------------------
 
 
-class TenancyQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> TenancyQuerySet:
-        """The rented flats at the addresses of the residents a person may see (as tenant)."""
-        if getattr(user, "is_superuser", False):
-            return self
-        if not getattr(user, "is_authenticated", False) or not roles.works_for_community(user):
-            return self.none()
-        if roles.is_department(user):
-            return self.none()
-        return self.filter(dwelling__building__compound__grid_id__in=visible_grid_ids(user))
+class TenancyQuerySet(AddressScopedQuerySet):
+    """Rented flats, seen and kept by the rule of their dwelling's address."""
 
-    def editable_by(self, user: Any) -> TenancyQuerySet:
-        return self.filter(dwelling__building__compound__grid_id__in=editable_grid_ids(user))
+    grid_path = "dwelling__building__compound__grid_id"
 
     def current(self, on: datetime.date | None = None) -> TenancyQuerySet:
         return self.filter(_period_q(on))

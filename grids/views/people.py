@@ -29,6 +29,7 @@ from grids.actions import (
     ExportRefused,
     MembershipAlreadyEnded,
     ResidentAlreadyMovedOut,
+    can_request_unmasked_export,
     claim_export_approval,
     decide_export_request,
     end_group_membership,
@@ -41,7 +42,7 @@ from grids.actions import (
     reveal_resident_field,
     save_resident,
 )
-from grids.forms import (
+from grids.forms.people import (
     EndMembershipForm,
     ExportDecisionForm,
     ExportRequestForm,
@@ -69,7 +70,6 @@ from grids.models import (
 from grids.models.people import category_of
 from shanglong import roles
 from shanglong.actions import record_access
-from shanglong.masking import mask_id_number, mask_phone
 from shanglong.models import AccessAction, Community
 from shanglong.xlsx import Column, export_workbook, xlsx_response
 
@@ -86,6 +86,20 @@ def _require_people_access(user: Any) -> None:
 def _sees_groups(user: Any) -> bool:
     """Whether to offer group filters: subdistrict staff never see groups."""
     return bool(user.is_superuser or (roles.works_for_community(user) and not roles.is_subdistrict_staff(user)))
+
+
+def _people_nav(user: Any) -> dict[str, bool]:
+    """What the registry's sub-navigation offers the person, on every page that shows it."""
+    return {
+        "can_import": can_edit_people(user),
+        "show_group_access": user.is_superuser or roles.is_community_staff(user),
+    }
+
+
+def _editable_resident(request: HttpRequest, pk: int) -> Resident:
+    """The resident of a page that changes them: one the person sees and may change, or 404."""
+    _require_people_access(request.user)
+    return get_object_or_404(Resident.objects.visible_to(request.user).editable_by(request.user).with_address(), pk=pk)
 
 
 def visible_groups_prefetch(user: Any, *, current_only: bool) -> Prefetch:
@@ -124,19 +138,15 @@ def resident_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related(visible_groups_prefetch(request.user, current_only=True))
     )
     page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "grids/people/resident_list.html",
         {
             "page": page,
             "form": form,
-            "querystring": query.urlencode(),
             "sees_groups": _sees_groups(request.user),
             "can_edit": can_edit_people(request.user),
-            "can_import": can_edit_people(request.user),
-            "show_group_access": request.user.is_superuser or roles.is_community_staff(request.user),
+            **_people_nav(request.user),
         },
     )
 
@@ -231,6 +241,7 @@ def _resident_page(request: HttpRequest, pk: int, *, revealed: dict[str, str] | 
             "id_number_shown": revealed.get("id_number") or resident.masked_id_number,
             "mobile_shown": revealed.get("mobile") or resident.masked_mobile or "—",
             "revealed": revealed,
+            **_people_nav(user),
         },
     )
     if revealed:
@@ -266,37 +277,30 @@ def resident_create(request: HttpRequest) -> HttpResponse:
     _require_people_access(request.user)
     if not can_edit_people(request.user):
         raise PermissionDenied
-    form = ResidentForm(request.POST or None, editor=request.user)
-    if request.method == "POST" and form.is_valid():
-        resident = form.save(commit=False)
-        resident.dwelling = find_or_create_dwelling(**dwelling_for(form))
-        save_resident(resident=resident, id_number=form.cleaned_data["id_number"], by=request.user)
-        messages.success(request, _("%(name)s was added to the registry.") % {"name": resident.name})
-        return redirect("grids:resident_detail", pk=resident.pk)
-    return render(request, "grids/people/resident_form.html", {"form": form, "resident": None})
+    return _resident_form_page(request, None)
 
 
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_people_access(request.user)
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).editable_by(request.user).with_address(), pk=pk
-    )
+    return _resident_form_page(request, _editable_resident(request, pk))
+
+
+def _resident_form_page(request: HttpRequest, resident: Resident | None) -> HttpResponse:
+    """A new resident (`resident` None) or a change: the address names a dwelling, found or
+    created; the number, when typed, is stored with its keyed hash (grids.actions.save_resident)."""
     form = ResidentForm(request.POST or None, instance=resident, editor=request.user)
     if request.method == "POST" and form.is_valid():
-        resident = form.save(commit=False)
-        resident.dwelling = find_or_create_dwelling(**dwelling_for(form))
-        save_resident(resident=resident, id_number=form.cleaned_data.get("id_number"), by=request.user)
-        messages.success(request, _("%(name)s was saved.") % {"name": resident.name})
-        return redirect("grids:resident_detail", pk=resident.pk)
+        saved = form.save(commit=False)
+        saved.dwelling = find_or_create_dwelling(**dwelling_for(form))
+        save_resident(resident=saved, id_number=form.cleaned_data.get("id_number"), by=request.user)
+        done = _("%(name)s was saved.") if resident is not None else _("%(name)s was added to the registry.")
+        messages.success(request, done % {"name": saved.name})
+        return redirect("grids:resident_detail", pk=saved.pk)
     return render(request, "grids/people/resident_form.html", {"form": form, "resident": resident})
 
 
 def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
     """Record that a resident left: the record stays with the date (nothing is deleted)."""
-    _require_people_access(request.user)
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).editable_by(request.user).with_address(), pk=pk
-    )
+    resident = _editable_resident(request, pk)
     form = MoveOutForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -317,10 +321,7 @@ def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
 
 def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a resident's special group or key-person membership (kinds the editor may see)."""
-    _require_people_access(request.user)
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).editable_by(request.user).with_address(), pk=pk
-    )
+    resident = _editable_resident(request, pk)
     if not manageable_group_kinds(request.user, resident):
         raise PermissionDenied
     form = GroupMembershipForm(request.POST or None, editor=request.user, resident=resident)
@@ -360,10 +361,7 @@ def membership_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 def tenancy_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record that the resident rents the flat they live in (出租房屋)."""
-    _require_people_access(request.user)
-    resident = get_object_or_404(
-        Resident.objects.visible_to(request.user).editable_by(request.user).with_address(), pk=pk
-    )
+    resident = _editable_resident(request, pk)
     form = TenancyForm(request.POST or None, tenant=resident)
     if request.method == "POST" and form.is_valid():
         record_tenancy(tenancy=form.save(commit=False), by=request.user)
@@ -419,7 +417,7 @@ def group_access(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "grids/people/group_access.html",
-        {"forms": forms, "editable": editable, "community": community},
+        {"forms": forms, "editable": editable, "community": community, **_people_nav(user)},
     )
 
 
@@ -444,14 +442,8 @@ def export_columns(*, unmasked: bool) -> list[Column]:
         Column(gettext_lazy("Gender"), "get_gender_display"),
         Column(gettext_lazy("Date of birth"), "birth_date"),
         Column(gettext_lazy("Identity document"), "get_id_type_display"),
-        Column(
-            gettext_lazy("Identity number"),
-            (lambda resident: resident.id_number) if unmasked else (lambda r: mask_id_number(r.id_number)),
-            width=22,
-        ),
-        Column(
-            gettext_lazy("Mobile"), (lambda resident: resident.mobile) if unmasked else (lambda r: mask_phone(r.mobile))
-        ),
+        Column(gettext_lazy("Identity number"), "id_number" if unmasked else "masked_id_number", width=22),
+        Column(gettext_lazy("Mobile"), "mobile" if unmasked else "masked_mobile"),
         Column(gettext_lazy("Compound"), "dwelling.building.compound.name"),
         Column(gettext_lazy("Building"), "dwelling.building.name"),
         Column(gettext_lazy("Unit"), "dwelling.unit"),
@@ -517,8 +509,7 @@ def export_requests(request: HttpRequest) -> HttpResponse:
     staff see and decide those they may (ExportApprovalQuerySet.decidable_by)."""
     _require_people_access(request.user)
     user = request.user
-    can_request = bool(user.community_id) and (roles.is_community_staff(user) or roles.is_grid_worker(user))
-    form = ExportRequestForm(request.POST or None) if can_request else None
+    form = ExportRequestForm(request.POST or None) if can_request_unmasked_export(user) else None
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
@@ -548,6 +539,7 @@ def export_requests(request: HttpRequest) -> HttpResponse:
                 for approval in approvals
             ],
             "decision_form": ExportDecisionForm(),
+            **_people_nav(user),
         },
     )
 
@@ -600,7 +592,7 @@ def resident_import(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "grids/people/import.html",
-        {"form": form, "result": result, "columns": importing.COLUMNS},
+        {"form": form, "result": result, "columns": importing.COLUMNS, **_people_nav(request.user)},
     )
 
 

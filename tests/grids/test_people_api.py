@@ -105,6 +105,15 @@ def _tenancy_foreign(cast, rows, person):
     return [{"tenant": far.tenant_id}, {"dwelling": far.dwelling_id}]
 
 
+# Who changes which row of the address book and the residents (A, B: the cast's community's
+# grids; X: the other community's): community staff their community, grid workers their grid.
+ADDRESS_WRITABLE = {
+    "staff": {"A", "B"},
+    "community_admin": {"A", "B"},
+    "grid_worker": {"A"},
+    "other_grid_worker": {"B"},
+    "other_staff": {"X"},
+}
 OWN_RULES = {f"own-{kind}" for kind in GroupKind.values}
 OTHER_RULES = {f"other-{kind}" for kind in GroupKind.values}
 
@@ -117,13 +126,7 @@ CASES = [
         writers=PEOPLE_WRITERS,
         create_payload=_building_payload,
         foreign_payloads=_building_foreign,
-        writable={
-            "staff": {"A", "B"},
-            "community_admin": {"A", "B"},
-            "grid_worker": {"A"},
-            "other_grid_worker": {"B"},
-            "other_staff": {"X"},
-        },  # fmt: skip
+        writable=ADDRESS_WRITABLE,
         update_payload=lambda cast, rows, person: {"name": f"改名{person}"},
     ),
     matrix.EndpointCase(
@@ -134,13 +137,7 @@ CASES = [
         writers=PEOPLE_WRITERS,
         create_payload=_dwelling_payload,
         foreign_payloads=_dwelling_foreign,
-        writable={
-            "staff": {"A", "B"},
-            "community_admin": {"A", "B"},
-            "grid_worker": {"A"},
-            "other_grid_worker": {"B"},
-            "other_staff": {"X"},
-        },  # fmt: skip
+        writable=ADDRESS_WRITABLE,
         update_payload=lambda cast, rows, person: {"unit": f"{len(person)}单元"},
     ),
     matrix.EndpointCase(
@@ -151,13 +148,7 @@ CASES = [
         writers=PEOPLE_WRITERS,
         create_payload=_resident_payload,
         foreign_payloads=_resident_foreign,
-        writable={
-            "staff": {"A", "B"},
-            "community_admin": {"A", "B"},
-            "grid_worker": {"A"},
-            "other_grid_worker": {"B"},
-            "other_staff": {"X"},
-        },  # fmt: skip
+        writable=ADDRESS_WRITABLE,
         update_payload=lambda cast, rows, person: {"registration_status": "floating"},
     ),
     matrix.EndpointCase(

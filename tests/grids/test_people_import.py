@@ -3,6 +3,7 @@ nothing is written, with a row-by-row report naming each kind of problem."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from grids.actions import move_out_resident, save_resident
 from grids.importing import COLUMNS
 from grids.models import Dwelling, Household, Resident
 from tests.api import matrix
@@ -168,6 +170,48 @@ def test_duplicates_in_the_file_and_in_the_registry_are_reported_by_row(staff, p
     assert "row 2 of this file" in errors[0].message
     assert "already in the registry" in errors[1].message
     assert not Resident.objects.filter(name="张三").exists()
+
+
+def test_a_relative_joins_the_household_of_a_householder_in_the_registry_who_still_lives_there(staff, people):
+    address = {"小区": "小区cA", "楼栋": "1号楼", "单元": "1单元", "室号": "101"}
+    head = people["residents"]["A"]
+    head.relation = "self"
+    save_resident(resident=head, id_number=None, by=staff)  # as the form does: 居民A leads a household at 101
+    household = Household.objects.get(householder=head)
+    response = upload(
+        staff, sheet(row("李四", resident_id("2010-01-01", 52), 出生日期="", 与户主关系="子女", **address))
+    )
+    assert response.status_code == 302, response.context["result"].errors
+    assert Resident.objects.get(name="李四").household == household
+    # Once the householder has moved out, a relative has no household there to join.
+    move_out_resident(resident=head, on=datetime.date(2025, 10, 1), by=staff)
+    response = upload(
+        staff, sheet(row("王五", resident_id("2011-01-01", 53), 出生日期="", 与户主关系="子女", **address))
+    )
+    errors = response.context["result"].errors
+    assert [(error.row_number, error.column) for error in errors] == [(2, "与户主关系")]
+    assert "no householder" in errors[0].message
+    assert not Resident.objects.filter(name="王五").exists()
+
+
+@pytest.mark.parametrize("rows", [5, 30])
+def test_checking_a_sheet_does_not_query_per_row(staff, people, django_assert_num_queries, rows):
+    relatives = [
+        row(
+            f"亲属{number}",
+            resident_id("2010-01-01", 60 + number),
+            出生日期="",
+            与户主关系="子女",
+            室号=f"5{number:02d}",
+        )
+        for number in range(rows)
+    ]
+    client, file = client_for(staff), sheet(*relatives)
+    # session, user; the importer's compounds, their buildings, the numbers already registered,
+    # the addresses with a household to join; the unread messages of the page
+    with django_assert_num_queries(7):
+        response = client.post(reverse("grids:resident_import"), {"file": file})
+    assert len(response.context["result"].errors) == rows  # no householder at any of these rooms
 
 
 def test_english_headers_are_accepted_too(staff, people):
