@@ -27,7 +27,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids.actions import mark_in_work_report_sent
-from grids.api.organisation import _as_drf_error, _run_model_clean
 from grids.models import (
     ClaimedTask,
     InWorkRegistration,
@@ -41,20 +40,25 @@ from grids.models import (
     ReportAlreadySent,
     Resident,
     ServiceHours,
+    TaskStatus,
     can_keep_member,
     can_keep_party_members,
     member_organisations_for,
 )
 from shanglong.api import (
+    APPEND_ONLY,
+    NO_DELETE,
     MaskedPhoneField,
     ScopedFilterSet,
     ScopedModelSerializer,
     ScopedModelViewSet,
     ScopedRelatedField,
     api_router,
+    as_drf_error,
+    run_model_clean,
 )
 from shanglong.models import User
-from shanglong.validators import normalise_mobile, validate_mobile
+from shanglong.validators import validate_optional_mobile
 
 # --- Shared --------------------------------------------------------------------------------
 
@@ -154,14 +158,7 @@ class PartyMemberSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate_phone(self, value: str) -> str:
-        value = (value or "").strip()
-        if not value:
-            return ""
-        try:
-            validate_mobile(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
-        return normalise_mobile(value)
+        return validate_optional_mobile(value)  # DRF turns Django's ValidationError into a 400
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         resident = attrs.get("resident", getattr(self.instance, "resident", None))
@@ -178,7 +175,7 @@ class PartyMemberSerializer(ScopedModelSerializer):
             raise serializers.ValidationError({"resident": [_("This resident is already a party member.")]})
         if user is not None and PartyMember.objects.filter(user=user).exclude(pk=pk).exists():
             raise serializers.ValidationError({"user": [_("This account is already linked to a party member.")]})
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -213,7 +210,7 @@ class PartyMemberViewSet(PartyWrites, ScopedModelViewSet):
     serializer_class = PartyMemberSerializer
     filterset_class = PartyMemberFilterSet
     select_related = ("organisation",)
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def member_of(self, obj: PartyMember) -> PartyMember:
         return obj
@@ -236,12 +233,7 @@ class AttendanceSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _run_model_clean(self, attrs)
-        recorded = OrganisationalLifeAttendance.objects.filter(
-            mobile_membership=attrs["mobile_membership"], date=attrs["date"], kind=attrs["kind"]
-        )
-        if recorded.exists():
-            raise serializers.ValidationError({"kind": [_("This session is already recorded for that day.")]})
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -277,7 +269,7 @@ class MobileMembershipSerializer(ScopedModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _unchanged(self, attrs, "member", _("A mobile record cannot move to another member."))
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -306,7 +298,7 @@ class MobileMembershipViewSet(PartyWrites, ScopedModelViewSet):
     prefetch_related = (
         Prefetch("attendances", queryset=OrganisationalLifeAttendance.objects.order_by("-date", "-pk")),
     )
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def member_of(self, obj: MobileMembership) -> PartyMember:
         return obj.member
@@ -329,7 +321,7 @@ class OrganisationalLifeViewSet(PartyWrites, ScopedModelViewSet):
     serializer_class = AttendanceSerializer
     filterset_class = AttendanceFilterSet
     select_related = ("mobile_membership__member__organisation",)
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = APPEND_ONLY
 
     def member_of(self, obj: OrganisationalLifeAttendance) -> PartyMember:
         return obj.mobile_membership.member
@@ -379,17 +371,7 @@ class InWorkRegistrationSerializer(ScopedModelSerializer):
             raise serializers.ValidationError(
                 {"employer_organisation": [_("Choose a unit organisation of the member's community.")]}
             )
-        _run_model_clean(self, attrs)
-        registered_on = attrs.get("registered_on", getattr(self.instance, "registered_on", None))
-        ended_on = attrs.get("ended_on", getattr(self.instance, "ended_on", None))
-        others = InWorkRegistration.objects.filter(member=member).exclude(pk=getattr(self.instance, "pk", None))
-        others = others.exclude(ended_on__lt=registered_on)
-        if ended_on is not None:
-            others = others.filter(registered_on__lte=ended_on)
-        if others.exists():
-            raise serializers.ValidationError(
-                {"registered_on": [_("This member has another registration for these dates.")]}
-            )
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -446,7 +428,7 @@ class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
     serializer_class = InWorkRegistrationSerializer
     filterset_class = InWorkRegistrationFilterSet
     select_related = ("member__organisation", "employer_organisation")
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def member_of(self, obj: InWorkRegistration) -> PartyMember:
         return obj.member
@@ -503,7 +485,7 @@ class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
                 status=status.HTTP_409_CONFLICT,
             )
         except DjangoValidationError as error:
-            raise _as_drf_error(error) from error
+            raise as_drf_error(error) from error
         return Response(InWorkReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
@@ -542,9 +524,9 @@ class ClaimedTaskSerializer(ScopedModelSerializer):
         _unchanged(self, attrs, "registration", _("A task cannot move to another registration."))
         status_ = attrs.get("status", getattr(self.instance, "status", None))
         completed_on = attrs.get("completed_on", getattr(self.instance, "completed_on", None))
-        if status_ == "completed" and completed_on is None:
+        if status_ == TaskStatus.COMPLETED and completed_on is None:
             attrs["completed_on"] = timezone.localdate()
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -563,7 +545,7 @@ class ClaimedTaskViewSet(PartyWrites, ScopedModelViewSet):
     filterset_class = ClaimedTaskFilterSet
     select_related = ("registration__member__organisation",)
     prefetch_related = (Prefetch("service_hours", queryset=ServiceHours.objects.order_by("served_on", "pk")),)
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def member_of(self, obj: ClaimedTask) -> PartyMember:
         return obj.registration.member
@@ -582,12 +564,12 @@ class ServiceHoursSerializer(ScopedModelSerializer):
         read_only_fields = ["recorded_at"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _run_model_clean(self, attrs)
+        run_model_clean(self, attrs)
         return attrs
 
 
 class ServiceHoursFilterSet(ScopedFilterSet):
-    year = django_filters.NumberFilter(method="filter_year", label=_("Year served"))
+    year = django_filters.NumberFilter(method="filter_year", label=_("Year served"), min_value=2000, max_value=2100)
 
     class Meta:
         model = ServiceHours
@@ -604,7 +586,7 @@ class ServiceHoursViewSet(PartyWrites, ScopedModelViewSet):
     serializer_class = ServiceHoursSerializer
     filterset_class = ServiceHoursFilterSet
     select_related = ("task__registration__member__organisation",)
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = APPEND_ONLY
 
     def member_of(self, obj: ServiceHours) -> PartyMember:
         return obj.task.registration.member

@@ -29,7 +29,7 @@ from grids.models import (
     member_organisations_for,
 )
 from shanglong.models import User
-from shanglong.validators import normalise_mobile, validate_mobile
+from shanglong.validators import validate_optional_mobile
 
 
 def _date_widget() -> forms.DateInput:
@@ -105,11 +105,7 @@ class PartyMemberForm(forms.ModelForm):
         ).order_by("full_name", "username")
 
     def clean_phone(self) -> str:
-        phone = (self.cleaned_data.get("phone") or "").strip()
-        if not phone:
-            return ""
-        validate_mobile(phone)
-        return normalise_mobile(phone)
+        return validate_optional_mobile(self.cleaned_data.get("phone"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -180,17 +176,6 @@ class OrganisationalLifeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.mobile_membership = mobile_membership
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        date, kind = cleaned.get("date"), cleaned.get("kind")
-        if date and kind:
-            recorded = OrganisationalLifeAttendance.objects.filter(
-                mobile_membership=self.instance.mobile_membership, date=date, kind=kind
-            )
-            if recorded.exists():
-                self.add_error("kind", _("This session is already recorded for that day."))
-        return cleaned
-
 
 class InWorkRegistrationForm(forms.ModelForm):
     """An in-work member's registration with the community (双报到)."""
@@ -212,18 +197,6 @@ class InWorkRegistrationForm(forms.ModelForm):
             .filter(kind=OrganisationKind.UNIT_ORGANISATION, community_id=member.organisation.community_id)
             .order_by("name")
         )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        registered_on, ended_on = cleaned.get("registered_on"), cleaned.get("ended_on")
-        if registered_on and "ended_on" not in self.errors:
-            others = InWorkRegistration.objects.filter(member=self.instance.member).exclude(pk=self.instance.pk)
-            others = others.exclude(ended_on__lt=registered_on)
-            if ended_on is not None:
-                others = others.filter(registered_on__lte=ended_on)
-            if others.exists():
-                self.add_error("registered_on", _("This member has another registration for these dates."))
-        return cleaned
 
 
 class ClaimedTaskForm(forms.ModelForm):
@@ -252,8 +225,6 @@ class ClaimedTaskForm(forms.ModelForm):
         if status == TaskStatus.COMPLETED and not cleaned.get("completed_on"):
             cleaned["completed_on"] = timezone.localdate()
             self.instance.completed_on = cleaned["completed_on"]
-        elif status == TaskStatus.CLAIMED and cleaned.get("completed_on"):
-            self.add_error("completed_on", _("A task in progress has no completion date."))
         return cleaned
 
 
@@ -282,16 +253,6 @@ class MarkReportSentForm(forms.Form):
     )
 
 
-def year_from(value: Any, default: int | None = None) -> int:
-    """A year from a query parameter, or this year; a 400-free fallback for bad values."""
-    fallback = default or timezone.localdate().year
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        return fallback
-    return year if 2000 <= year <= 2100 else fallback
-
-
 __all__ = [
     "ClaimedTaskForm",
     "InWorkRegistrationForm",
@@ -301,5 +262,4 @@ __all__ = [
     "OrganisationalLifeForm",
     "PartyMemberForm",
     "ServiceHoursForm",
-    "year_from",
 ]

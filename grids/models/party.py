@@ -123,6 +123,14 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
+def _runs_within(start: str, end: str, first: datetime.date, last: datetime.date | None) -> Q:
+    """Q over records running from `start` to `end` (the last day; open while empty) that run on
+    at least one day from `first` to `last` (open-ended when None): current records, a year's
+    records, and the records a new one would overlap."""
+    rule = Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": first})
+    return rule if last is None else rule & Q(**{f"{start}__lte": last})
+
+
 class _MemberScopedQuerySet(models.QuerySet):
     """visible_to / editable_by through the path from the row to its party member."""
 
@@ -316,7 +324,7 @@ class MobileMembershipQuerySet(_MemberScopedQuerySet):
     def current(self, on: datetime.date | None = None) -> MobileMembershipQuerySet:
         """Records running on the day (today by default): started and not ended."""
         day = on or _today()
-        return self.filter(since__lte=day).filter(Q(until__isnull=True) | Q(until__gte=day))
+        return self.filter(_runs_within("since", "until", day, day))
 
 
 class MobileMembership(models.Model):
@@ -385,11 +393,8 @@ class MobileMembership(models.Model):
                 _("Say which party organisation keeps the membership of an inflow member.")
             )
         if self.member_id is not None and self.since and "until" not in errors:
-            overlapping = MobileMembership.objects.filter(member_id=self.member_id).exclude(pk=self.pk)
-            overlapping = overlapping.filter(Q(until__isnull=True) | Q(until__gte=self.since))
-            if self.until is not None:
-                overlapping = overlapping.filter(since__lte=self.until)
-            if overlapping.exists():
+            overlapping = MobileMembership.objects.filter(_runs_within("since", "until", self.since, self.until))
+            if overlapping.filter(member_id=self.member_id).exclude(pk=self.pk).exists():
                 errors.setdefault("since", []).append(_("This member has another mobile record for these dates."))
         if errors:
             raise ValidationError(errors)
@@ -473,6 +478,13 @@ class OrganisationalLifeAttendance(models.Model):
                     % {"since": record.since.isoformat(), "until": record.until.isoformat() if record.until else "…"}
                 }
             )
+        # The unique constraint, said next to the field: a form or serializer without the
+        # mobile record among its fields does not check it.
+        recorded = OrganisationalLifeAttendance.objects.filter(
+            mobile_membership_id=self.mobile_membership_id, date=self.date, kind=self.kind
+        )
+        if recorded.exclude(pk=self.pk).exists():
+            raise ValidationError({"kind": _("This session is already recorded for that day.")})
 
 
 # --- In-work party members (在职党员双报到) ---------------------------------------------------
@@ -483,12 +495,11 @@ class InWorkRegistrationQuerySet(_MemberScopedQuerySet):
 
     def current(self, on: datetime.date | None = None) -> InWorkRegistrationQuerySet:
         day = on or _today()
-        return self.filter(registered_on__lte=day).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=day))
+        return self.filter(_runs_within("registered_on", "ended_on", day, day))
 
     def active_in(self, year: int) -> InWorkRegistrationQuerySet:
         """Registrations that ran on at least one day of the year."""
-        first, last = year_bounds(year)
-        return self.filter(registered_on__lte=last).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=first))
+        return self.filter(_runs_within("registered_on", "ended_on", *year_bounds(year)))
 
     def with_hours(self, year: int) -> InWorkRegistrationQuerySet:
         """Annotate `hours_total`: the hours served on all its tasks in the year (SQL SUM)."""
@@ -594,6 +605,14 @@ class InWorkRegistration(models.Model):
             errors.setdefault("ended_on", []).append(
                 ValidationError(_("The end cannot be before the registration."), code="until_before_since")
             )
+        if self.member_id is not None and self.registered_on and "ended_on" not in errors:
+            others = InWorkRegistration.objects.filter(
+                _runs_within("registered_on", "ended_on", self.registered_on, self.ended_on)
+            )
+            if others.filter(member_id=self.member_id).exclude(pk=self.pk).exists():
+                errors.setdefault("registered_on", []).append(
+                    _("This member has another registration for these dates.")
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -661,6 +680,8 @@ class ClaimedTask(models.Model):
             errors.setdefault("claimed_on", []).append(_("A task cannot be claimed before the member registered."))
         if self.completed_on and self.claimed_on and self.completed_on < self.claimed_on:
             errors.setdefault("completed_on", []).append(_("A task cannot be completed before it was claimed."))
+        if self.status == TaskStatus.CLAIMED and self.completed_on:
+            errors.setdefault("completed_on", []).append(_("A task in progress has no completion date."))
         if errors:
             raise ValidationError(errors)
 

@@ -9,12 +9,14 @@ row the person sees but may not keep is a 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
+from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grids.actions import mark_in_work_report_sent
-from grids.forms import (
+from grids.forms.party import (
     ClaimedTaskForm,
     InWorkRegistrationForm,
     MarkReportSentForm,
@@ -69,9 +71,22 @@ def _visible_member(request: HttpRequest, pk: int) -> PartyMember:
 
 
 def _form_page(
-    request: HttpRequest, form: Any, *, title: str, submit: str, member: PartyMember | None, intro: str = ""
+    request: HttpRequest,
+    form: ModelForm,
+    *,
+    member: PartyMember | None,
+    saved: Callable[[Any], str],
+    title: str,
+    submit: str,
+    intro: str = "",
 ) -> HttpResponse:
-    """Every form of the registry on one template: a title, what it is about, the fields."""
+    """Every form of the registry: on a valid POST the row is saved, `saved(row)` is said and the
+    member's page follows (a new member's own); otherwise the form on one template, with a
+    title, what it is about, the fields (and what was typed, with the errors)."""
+    if request.method == "POST" and form.is_valid():
+        row = form.save()
+        messages.success(request, saved(row))
+        return redirect("grids:party_member_detail", pk=(member or row).pk)
     return render(
         request,
         "grids/party/form.html",
@@ -102,15 +117,12 @@ def party_member_list(request: HttpRequest) -> HttpResponse:
     members = members.former() if former else members.current()
     members = members.order_by("organisation__community_id", "organisation__name", "name", "pk")
     page = Paginator(members, MEMBER_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "grids/party/member_list.html",
         {
             "page": page,
             "filters": filters,
-            "query_string": query.urlencode(),
             "can_create": can_keep_party_members(user),
             "show_community": _sees_several_communities(user),
             "year": timezone.localdate().year,
@@ -159,26 +171,29 @@ def party_member_create(request: HttpRequest) -> HttpResponse:
     if request.GET.get("resident", "").isdigit():
         initial["resident"] = int(request.GET["resident"])
     form = PartyMemberForm(request.POST or None, editor=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        member = form.save()
-        messages.success(
-            request,
-            _("%(member)s was added to %(organisation)s.") % {"member": member, "organisation": member.organisation},
-        )
-        return redirect("grids:party_member_detail", pk=member.pk)
-    return _form_page(request, form, title=_("New party member"), submit=_("Save member"), member=None)
+    return _form_page(
+        request,
+        form,
+        member=None,
+        saved=lambda member: (
+            _("%(member)s was added to %(organisation)s.") % {"member": member, "organisation": member.organisation}
+        ),
+        title=_("New party member"),
+        submit=_("Save member"),
+    )
 
 
 def party_member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = _visible_member(request, pk)
     _require_keeper(request.user, member)
     form = PartyMemberForm(request.POST or None, instance=member, editor=request.user)
-    if request.method == "POST" and form.is_valid():
-        member = form.save()
-        messages.success(request, _("%(member)s was saved.") % {"member": member})
-        return redirect("grids:party_member_detail", pk=member.pk)
     return _form_page(
-        request, form, title=_("Edit %(member)s") % {"member": member}, submit=_("Save member"), member=member
+        request,
+        form,
+        member=member,
+        saved=lambda member: _("%(member)s was saved.") % {"member": member},
+        title=_("Edit %(member)s") % {"member": member},
+        submit=_("Save member"),
     )
 
 
@@ -190,11 +205,14 @@ def mobile_membership_create(request: HttpRequest, pk: int) -> HttpResponse:
     member = _visible_member(request, pk)
     _require_keeper(request.user, member)
     form = MobileMembershipForm(request.POST or None, member=member)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("The mobile record of %(member)s was saved.") % {"member": member})
-        return redirect("grids:party_member_detail", pk=member.pk)
-    return _form_page(request, form, title=_("New mobile record"), submit=_("Save mobile record"), member=member)
+    return _form_page(
+        request,
+        form,
+        member=member,
+        saved=lambda record: _("The mobile record of %(member)s was saved.") % {"member": member},
+        title=_("New mobile record"),
+        submit=_("Save mobile record"),
+    )
 
 
 def mobile_membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -205,16 +223,13 @@ def mobile_membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = record.member
     _require_keeper(request.user, member)
     form = MobileMembershipForm(request.POST or None, instance=record, member=member)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("The mobile record of %(member)s was saved.") % {"member": member})
-        return redirect("grids:party_member_detail", pk=member.pk)
     return _form_page(
         request,
         form,
+        member=member,
+        saved=lambda record: _("The mobile record of %(member)s was saved.") % {"member": member},
         title=_("Edit mobile record"),
         submit=_("Save mobile record"),
-        member=member,
         intro=_("To end the record, set its last day."),
     )
 
@@ -227,22 +242,17 @@ def attendance_create(request: HttpRequest, pk: int) -> HttpResponse:
     member = record.member
     _require_keeper(request.user, member)
     form = OrganisationalLifeForm(request.POST or None, mobile_membership=record)
-    if request.method == "POST" and form.is_valid():
-        attendance = form.save(commit=False)
-        attendance.recorded_by = request.user
-        attendance.save()
-        messages.success(
-            request,
-            _("%(session)s on %(date)s was recorded for %(member)s.")
-            % {"session": attendance.get_kind_display(), "date": attendance.date.isoformat(), "member": member},
-        )
-        return redirect("grids:party_member_detail", pk=member.pk)
+    form.instance.recorded_by = request.user
     return _form_page(
         request,
         form,
+        member=member,
+        saved=lambda attendance: (
+            _("%(session)s on %(date)s was recorded for %(member)s.")
+            % {"session": attendance.get_kind_display(), "date": attendance.date.isoformat(), "member": member}
+        ),
         title=_("Organisational life attended"),
         submit=_("Record attendance"),
-        member=member,
         intro=f"{record.get_direction_display()} · {record.place}",
     )
 
@@ -255,16 +265,13 @@ def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
     member = _visible_member(request, pk)
     _require_keeper(request.user, member)
     form = InWorkRegistrationForm(request.POST or None, member=member, editor=request.user)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("%(member)s is registered with the community.") % {"member": member})
-        return redirect("grids:party_member_detail", pk=member.pk)
     return _form_page(
         request,
         form,
+        member=member,
+        saved=lambda registration: _("%(member)s is registered with the community.") % {"member": member},
         title=_("Register as an in-work member"),
         submit=_("Save registration"),
-        member=member,
         intro=_("An in-work party member registers with the community where they live and serves it (双报到)."),
     )
 
@@ -283,16 +290,13 @@ def registration_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = registration.member
     _require_keeper(request.user, member)
     form = InWorkRegistrationForm(request.POST or None, instance=registration, member=member, editor=request.user)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("The registration of %(member)s was saved.") % {"member": member})
-        return redirect("grids:party_member_detail", pk=member.pk)
     return _form_page(
         request,
         form,
+        member=member,
+        saved=lambda registration: _("The registration of %(member)s was saved.") % {"member": member},
         title=_("Edit registration"),
         submit=_("Save registration"),
-        member=member,
         intro=_("To end the registration, set the day it ended."),
     )
 
@@ -303,11 +307,14 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     member = registration.member
     _require_keeper(request.user, member)
     form = ClaimedTaskForm(request.POST or None, registration=registration)
-    if request.method == "POST" and form.is_valid():
-        task = form.save()
-        messages.success(request, _("%(member)s claimed “%(task)s”.") % {"member": member, "task": task})
-        return redirect("grids:party_member_detail", pk=member.pk)
-    return _form_page(request, form, title=_("Claim a community task"), submit=_("Claim task"), member=member)
+    return _form_page(
+        request,
+        form,
+        member=member,
+        saved=lambda task: _("%(member)s claimed “%(task)s”.") % {"member": member, "task": task},
+        title=_("Claim a community task"),
+        submit=_("Claim task"),
+    )
 
 
 def _visible_task(request: HttpRequest, pk: int) -> ClaimedTask:
@@ -322,11 +329,15 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = task.registration.member
     _require_keeper(request.user, member)
     form = ClaimedTaskForm(request.POST or None, instance=task, registration=task.registration)
-    if request.method == "POST" and form.is_valid():
-        task = form.save()
-        messages.success(request, _("“%(task)s” was saved.") % {"task": task})
-        return redirect("grids:party_member_detail", pk=member.pk)
-    return _form_page(request, form, title=_("Edit task"), submit=_("Save task"), member=member, intro=task.title)
+    return _form_page(
+        request,
+        form,
+        member=member,
+        saved=lambda task: _("“%(task)s” was saved.") % {"task": task},
+        title=_("Edit task"),
+        submit=_("Save task"),
+        intro=task.title,
+    )
 
 
 def hours_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -335,18 +346,18 @@ def hours_create(request: HttpRequest, pk: int) -> HttpResponse:
     member = task.registration.member
     _require_keeper(request.user, member)
     form = ServiceHoursForm(request.POST or None, task=task)
-    if request.method == "POST" and form.is_valid():
-        record = form.save(commit=False)
-        record.recorded_by = request.user
-        record.save()
-        messages.success(
-            request,
-            _("%(hours)s hours on %(date)s were recorded for “%(task)s”.")
-            % {"hours": record.hours, "date": record.served_on.isoformat(), "task": task},
-        )
-        return redirect("grids:party_member_detail", pk=member.pk)
+    form.instance.recorded_by = request.user
     return _form_page(
-        request, form, title=_("Record hours served"), submit=_("Record hours"), member=member, intro=task.title
+        request,
+        form,
+        member=member,
+        saved=lambda record: (
+            _("%(hours)s hours on %(date)s were recorded for “%(task)s”.")
+            % {"hours": record.hours, "date": record.served_on.isoformat(), "task": task}
+        ),
+        title=_("Record hours served"),
+        submit=_("Record hours"),
+        intro=task.title,
     )
 
 
