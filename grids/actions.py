@@ -37,6 +37,7 @@ from grids.models import (
     GroupKind,
     GroupMembership,
     Household,
+    InWorkReport,
     LedgerSubject,
     OrganisationKind,
     Outcome,
@@ -44,15 +45,17 @@ from grids.models import (
     PatrolResult,
     PatrolStatus,
     Relation,
+    ReportAlreadySent,
     Resident,
     ResidentialBuilding,
+    ServiceHours,
     SiteType,
     SubjectKind,
     Tenancy,
     Visit,
     checklist_templates,
-    patrollable_grid_ids,
 )
+from grids.models.patrols import may_patrol
 from grids.models.people import GroupSight, export_deciders, years_after
 from shanglong import roles
 from shanglong.actions import record_access
@@ -107,12 +110,7 @@ def _place_in_household(resident: Resident, *, by: Any) -> None:
             household._history_user = by
             household.save()
     elif resident.relation and resident.relation != Relation.NONE:
-        household = (
-            Household.objects.filter(dwelling_id=resident.dwelling_id, householder__isnull=False)
-            .exclude(householder__moved_out__lte=timezone.localdate())
-            .order_by("-pk")
-            .first()
-        )
+        household = Household.objects.joinable().filter(dwelling_id=resident.dwelling_id).order_by("-pk").first()
     else:
         household = None
     if resident.household_id != (household.pk if household else None):
@@ -201,6 +199,7 @@ def record_tenancy(*, tenancy: Tenancy, by: Any) -> Tenancy:
 
 
 def end_tenancy(*, tenancy: Tenancy, until: datetime.date, by: Any) -> Tenancy:
+    """Record the last day of a rented flat: the tenancy keeps its record."""
     with transaction.atomic():
         current = Tenancy.objects.select_for_update().get(pk=tenancy.pk)
         if until < current.since:
@@ -226,10 +225,15 @@ EXPORT_REQUEST_KIND = "export_request"
 EXPORT_DECISION_KIND = "export_decision"
 
 
+def can_request_unmasked_export(user: Any) -> bool:
+    """Who may ask for an unmasked export: community staff and grid workers of a community."""
+    return bool(user.community_id) and (roles.is_community_staff(user) or roles.is_grid_worker(user))
+
+
 def request_unmasked_export(*, by: Any, reason: str) -> ExportApproval:
     """Ask for one unmasked export of the residents registry; those who may decide (the
     community admin, the subdistrict's staff) are told in their inbox."""
-    if not by.community_id or not (roles.is_community_staff(by) or roles.is_grid_worker(by)):
+    if not can_request_unmasked_export(by):
         raise PermissionDenied(_("Only community staff and grid workers may ask for an unmasked export."))
     with transaction.atomic():
         approval = ExportApproval.objects.create(community_id=by.community_id, requested_by=by, reason=reason.strip())
@@ -317,16 +321,14 @@ def claim_export_approval(*, by: Any) -> ExportApproval:
     )
 
 
+# --- Party members: the yearly report of in-work members (双报到) -------------------------------
+# (grids.models.party; the pages and the API both write through this.)
+
+
 def mark_in_work_report_sent(*, registration: Any, year: int, by: Any, note: str = "") -> Any:
     """Record that the year's report of an in-work member's service (the hours summed in SQL at
     this moment, and the tasks) was sent back to their employer's party organisation, by whom
     and when. The first sending stays: marking it again raises ReportAlreadySent."""
-    from django.core.exceptions import ValidationError
-    from django.db import IntegrityError
-    from django.utils.translation import gettext as _
-
-    from grids.models import InWorkReport, ReportAlreadySent, ServiceHours
-
     if year > timezone.localdate().year:
         raise ValidationError(_("A report cannot be sent for a year that has not begun."))
     hours = ServiceHours.objects.filter(task__registration=registration).in_year(year).total()
@@ -386,7 +388,7 @@ class TooManyPhotos(PatrolError):
 
 
 def _require_patrollable(grid: Grid, by: Any) -> None:
-    if not Grid.objects.filter(pk=grid.pk, pk__in=patrollable_grid_ids(by)).exists():
+    if not may_patrol(by, grid.pk):
         raise NotYourGrid
 
 

@@ -32,8 +32,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids import actions
+from grids.api.patrols import checked_photos
 from grids.models import (
-    MAX_FINDING_PHOTOS,
     SENSITIVE_KINDS,
     Grid,
     GroupMembership,
@@ -42,8 +42,9 @@ from grids.models import (
     VisitWay,
     editable_grid_ids,
 )
-from shanglong import media, roles
+from shanglong import roles
 from shanglong.api import (
+    NO_DELETE,
     ScopedFilterSet,
     ScopedModelSerializer,
     ScopedReadOnlyViewSet,
@@ -51,19 +52,25 @@ from shanglong.api import (
     ScopedViewSetMixin,
     api_router,
 )
+from shanglong.forms import AttachmentField
 from shanglong.models import User
 from shanglong.validators import validate_latitude, validate_longitude
 
 # --- Subjects ------------------------------------------------------------------------------
 
 
-class LedgerSubjectSerializer(ScopedModelSerializer):
+class StandingFields(serializers.Serializer):
+    """A subject's standing today, as LedgerSubjectQuerySet.with_status annotates it."""
+
     visits_this_period = serializers.IntegerField(read_only=True)
     visits_needed = serializers.IntegerField(read_only=True)
     is_due = serializers.BooleanField(read_only=True)
     is_due_today = serializers.BooleanField(read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
     period_last_day = serializers.DateField(read_only=True)
+
+
+class LedgerSubjectSerializer(StandingFields, ScopedModelSerializer):
     team = ScopedRelatedField(model=User, many=True, required=False, help_text=_("The responsible team (包保)."))
 
     class Meta:
@@ -183,7 +190,7 @@ class LedgerSubjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = LedgerSubjectFilterSet
     select_related = ("grid",)
     prefetch_related = ("team",)
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_status().order_by("grid_id", "kind", "name", "pk")
@@ -319,19 +326,12 @@ class VisitFilterSet(ScopedFilterSet):
 
 
 def _uploads(request: Request) -> dict[str, Any]:
-    """The photos and the signature of a multipart request, checked like a form's."""
-    photos = request.FILES.getlist("photos") if hasattr(request.FILES, "getlist") else []
-    signature = request.FILES.get("signature")
-    if len(photos) > MAX_FINDING_PHOTOS:
-        message = _("Choose at most %(count)d photos.") % {"count": MAX_FINDING_PHOTOS}
-        raise serializers.ValidationError({"photos": [message]})
-    for field, uploads in (("photos", photos), ("signature", [signature] if signature else [])):
-        for upload in uploads:
-            try:
-                media.prepare_upload(upload, images_only=True)
-            except DjangoValidationError as error:
-                raise serializers.ValidationError({field: error.messages}) from error
-            upload.seek(0)
+    """The photos and the signature of a multipart request, through the visit form's checks."""
+    photos = checked_photos(request.FILES.getlist("photos") if hasattr(request.FILES, "getlist") else [])
+    try:
+        signature = AttachmentField(required=False, images_only=True).clean(request.FILES.get("signature"))
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"signature": error.messages}) from error
     return {"photos": photos, "signature": signature}
 
 
@@ -427,13 +427,7 @@ class VisitViewSet(
 # --- Due list ------------------------------------------------------------------------------
 
 
-class DueSubjectSerializer(ScopedModelSerializer):
-    visits_this_period = serializers.IntegerField(read_only=True)
-    visits_needed = serializers.IntegerField(read_only=True)
-    is_due = serializers.BooleanField(read_only=True)
-    is_due_today = serializers.BooleanField(read_only=True)
-    is_overdue = serializers.BooleanField(read_only=True)
-    period_last_day = serializers.DateField(read_only=True)
+class DueSubjectSerializer(StandingFields, ScopedModelSerializer):
     suggested_way = serializers.CharField(read_only=True, help_text=_("The way to preselect when recording a visit."))
 
     class Meta:
@@ -462,7 +456,7 @@ class DueSubjectSerializer(ScopedModelSerializer):
 @extend_schema(
     parameters=[
         OpenApiParameter(
-            "scope", str, enum=["mine", "all"], description=str(_("mine (default): the subjects in your care."))
+            "scope", str, enum=["mine", "all"], description=_("mine (default): the subjects in your care.")
         )
     ]
 )

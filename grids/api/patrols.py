@@ -27,8 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids import actions
+from grids.forms.patrols import PhotosField
 from grids.models import (
-    MAX_FINDING_PHOTOS,
     Checklist,
     ChecklistItem,
     Compound,
@@ -40,12 +40,20 @@ from grids.models import (
     Patrol,
     PatrolResult,
     SiteType,
-    checklist_editable_grid_ids,
     checklist_templates,
     patrollable_grid_ids,
 )
-from shanglong import media, roles
-from shanglong.api import ScopedFilterSet, ScopedModelSerializer, ScopedModelViewSet, ScopedReadOnlyViewSet, api_router
+from grids.models.patrols import may_keep_checklist, may_patrol
+from shanglong import roles
+from shanglong.api import (
+    APPEND_ONLY,
+    NO_DELETE,
+    ScopedFilterSet,
+    ScopedModelSerializer,
+    ScopedModelViewSet,
+    ScopedReadOnlyViewSet,
+    api_router,
+)
 from shanglong.validators import validate_latitude, validate_longitude
 
 # --- Who may write -------------------------------------------------------------------------
@@ -59,20 +67,21 @@ def _may_keep_some_checklist(user: Any) -> bool:
     return PartyOrganisation.objects.branches().filter(secretary_id=user.pk).exists()
 
 
-def _keeps_checklist_of(user: Any, grid_id: int) -> bool:
-    return Grid.objects.filter(pk=grid_id, pk__in=checklist_editable_grid_ids(user)).exists()
-
-
 def _may_patrol_somewhere(user: Any) -> bool:
     return Grid.objects.filter(pk__in=patrollable_grid_ids(user)).exists()
 
 
-def _may_patrol(user: Any, grid_id: int) -> bool:
-    return Grid.objects.filter(pk=grid_id, pk__in=patrollable_grid_ids(user)).exists()
-
-
 def _conflict(error: actions.PatrolError) -> Response:
     return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+
+
+def checked_photos(uploads: list[Any]) -> list[Any]:
+    """The photos of a multipart request, through the same checks as the pages' forms
+    (PhotosField: how many, and each one's type and size)."""
+    try:
+        return PhotosField().clean(uploads)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"photos": error.messages}) from error
 
 
 # --- Checklists ----------------------------------------------------------------------------
@@ -127,7 +136,7 @@ class ChecklistItemViewSet(ScopedModelViewSet):
     scoped_model = ChecklistItem
     serializer_class = ChecklistItemSerializer
     filterset_class = ChecklistItemFilterSet
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("checklist_id", "position", "pk")
@@ -135,7 +144,7 @@ class ChecklistItemViewSet(ScopedModelViewSet):
     def can_write(self, request: Request, obj: Any = None) -> bool:
         if obj is None:
             return _may_keep_some_checklist(request.user)
-        return _keeps_checklist_of(request.user, obj.checklist.grid_id)
+        return may_keep_checklist(request.user, obj.checklist.grid_id)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -223,7 +232,7 @@ class ChecklistViewSet(ScopedModelViewSet):
     filterset_class = ChecklistFilterSet
     select_related = ("grid",)
     prefetch_related = (Prefetch("items", queryset=ChecklistItem.objects.order_by("position", "pk")),)
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = APPEND_ONLY
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("grid__community_id", "grid__code")
@@ -231,7 +240,7 @@ class ChecklistViewSet(ScopedModelViewSet):
     def can_write(self, request: Request, obj: Any = None) -> bool:
         if obj is None:
             return _may_keep_some_checklist(request.user)
-        return _keeps_checklist_of(request.user, obj.grid_id)
+        return may_keep_checklist(request.user, obj.grid_id)
 
     @extend_schema(
         request=ApplyTemplateSerializer,
@@ -357,7 +366,7 @@ class PatrolViewSet(ScopedModelViewSet):
     serializer_class = PatrolSerializer
     filterset_class = PatrolFilterSet
     select_related = ("grid", "started_by")
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = APPEND_ONLY
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return PatrolDetailSerializer if self.action == "retrieve" else PatrolSerializer
@@ -368,7 +377,7 @@ class PatrolViewSet(ScopedModelViewSet):
     def can_write(self, request: Request, obj: Any = None) -> bool:
         if obj is None:
             return _may_patrol_somewhere(request.user)
-        return obj.started_by_id == request.user.pk or bool(request.user.is_superuser)
+        return obj.is_walked_by(request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -549,7 +558,7 @@ class FindingViewSet(ScopedModelViewSet):
         "attachments",
         Prefetch("follow_ups", queryset=FindingFollowUp.objects.select_related("by").order_by("at", "pk")),
     )
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = APPEND_ONLY
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
@@ -558,7 +567,7 @@ class FindingViewSet(ScopedModelViewSet):
     def can_write(self, request: Request, obj: Any = None) -> bool:
         if obj is None:
             return _may_patrol_somewhere(request.user)
-        return _may_patrol(request.user, obj.grid_id)
+        return may_patrol(request.user, obj.grid_id)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -591,18 +600,9 @@ class FindingViewSet(ScopedModelViewSet):
     def photos(self, request: Request, pk: str | None = None) -> Response:
         """Add photos (JPEG, PNG or WebP; the location in their EXIF is dropped)."""
         finding = self.get_object()
-        uploads = request.FILES.getlist("photos")
+        uploads = checked_photos(request.FILES.getlist("photos"))
         if not uploads:
             raise serializers.ValidationError({"photos": [_("Choose at least one photo.")]})
-        if len(uploads) > MAX_FINDING_PHOTOS:
-            message = _("Choose at most %(count)d photos.") % {"count": MAX_FINDING_PHOTOS}
-            raise serializers.ValidationError({"photos": [message]})
-        for upload in uploads:
-            try:
-                media.prepare_upload(upload, images_only=True)
-            except DjangoValidationError as error:
-                raise serializers.ValidationError({"photos": error.messages}) from error
-            upload.seek(0)
         try:
             actions.describe_finding(finding=finding, by=request.user, photos=uploads)
         except actions.TooManyPhotos as error:

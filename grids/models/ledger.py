@@ -61,7 +61,7 @@ from grids.models.people import (
     editable_grid_ids,
 )
 from shanglong import roles
-from shanglong.models import Attachment, Department
+from shanglong.models import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet, Attachment, Department
 
 # --- Kinds, ways, rules --------------------------------------------------------------------
 
@@ -530,11 +530,17 @@ class LedgerSubject(models.Model):
 # --- Visits --------------------------------------------------------------------------------
 
 
-class AppendOnlyVisitError(RuntimeError):
+class AppendOnlyVisitError(AppendOnlyError):
     """Visits are a trace: a mistake is corrected by a new visit, never by an edit or delete."""
 
 
-class VisitQuerySet(models.QuerySet):
+VISITS_APPEND_ONLY = "Visits are append-only: record a correction instead."
+
+
+class VisitQuerySet(AppendOnlyQuerySet):
+    append_only_error = AppendOnlyVisitError
+    append_only_message = VISITS_APPEND_ONLY
+
     def visible_to(self, user: Any) -> VisitQuerySet:
         """A visit is seen by those who see its subject (the one ledger rule)."""
         if getattr(user, "is_superuser", False):
@@ -545,14 +551,8 @@ class VisitQuerySet(models.QuerySet):
         """The visits that count: those nobody has corrected (a correction replaces its original)."""
         return self.filter(correction__isnull=True)
 
-    def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
-
-
-class Visit(models.Model):
+class Visit(AppendOnlyModel):
     """走访: one visit to a ledger subject, by one or more workers, in a way (face to face,
     phone, WeChat, jointly with a department), with what was found, the help given and the
     problems raised (a problem may become a grid Finding, linked here). Photos are attachments
@@ -613,6 +613,8 @@ class Visit(models.Model):
     attachments = GenericRelation(Attachment, content_type_field="content_type", object_id_field="object_id")
 
     objects = VisitQuerySet.as_manager()
+    append_only_error = AppendOnlyVisitError
+    append_only_message = VISITS_APPEND_ONLY
 
     class Meta:
         verbose_name = _("visit")
@@ -630,14 +632,6 @@ class Visit(models.Model):
     def __str__(self) -> str:
         local = timezone.localtime(self.visited_at)
         return f"{self.subject} · {local:%Y-%m-%d %H:%M} · {self.get_way_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyVisitError("Visits are append-only: record a correction instead.")
 
     @property
     def is_face_to_face(self) -> bool:

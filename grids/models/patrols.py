@@ -33,9 +33,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from grids.models.organisation import Compound, Grid, GridAssignment, visible_grid_ids
+from grids.models.organisation import Compound, Grid, GridAssignment, GridScopedQuerySet
 from shanglong import roles
-from shanglong.models import AppendOnlyError, Attachment
+from shanglong.models import AppendOnlyModel, AppendOnlyQuerySet, Attachment
 from shanglong.validators import validate_latitude, validate_longitude
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "checklist_templates.json"
@@ -83,6 +83,16 @@ def checklist_editable_grid_ids(user: Any) -> models.QuerySet:
     return Grid.objects.filter(rule).values("pk")
 
 
+def may_patrol(user: Any, grid_id: int) -> bool:
+    """Whether the person may patrol the grid (patrollable_grid_ids), in one query."""
+    return Grid.objects.filter(pk=grid_id, pk__in=patrollable_grid_ids(user)).exists()
+
+
+def may_keep_checklist(user: Any, grid_id: int) -> bool:
+    """Whether the person may change the grid's checklist (checklist_editable_grid_ids)."""
+    return Grid.objects.filter(pk=grid_id, pk__in=checklist_editable_grid_ids(user)).exists()
+
+
 def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """The start of the month of `month` and of the next one, as aware local times."""
     first = month.replace(day=1)
@@ -125,12 +135,8 @@ def checklist_templates() -> dict[str, dict[str, Any]]:
 # --- Checklists ----------------------------------------------------------------------------
 
 
-class ChecklistQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> ChecklistQuerySet:
-        """The checklists of the grids the person may see."""
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(grid_id__in=visible_grid_ids(user))
+class ChecklistQuerySet(GridScopedQuerySet):
+    """visible_to: the checklists of the grids the person may see."""
 
     def editable_by(self, user: Any) -> ChecklistQuerySet:
         return self.filter(grid_id__in=checklist_editable_grid_ids(user))
@@ -154,11 +160,8 @@ class Checklist(models.Model):
         return str(_("Checklist of %(grid)s") % {"grid": self.grid})
 
 
-class ChecklistItemQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> ChecklistItemQuerySet:
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(checklist__grid_id__in=visible_grid_ids(user))
+class ChecklistItemQuerySet(GridScopedQuerySet):
+    grid_path = "checklist__grid"
 
     def editable_by(self, user: Any) -> ChecklistItemQuerySet:
         return self.filter(checklist__grid_id__in=checklist_editable_grid_ids(user))
@@ -289,12 +292,8 @@ class PatrolStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
-class PatrolQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> PatrolQuerySet:
-        """The patrols of the grids the person may see."""
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(grid_id__in=visible_grid_ids(user))
+class PatrolQuerySet(GridScopedQuerySet):
+    """visible_to: the patrols of the grids the person may see."""
 
     def in_progress(self) -> PatrolQuerySet:
         return self.filter(status=PatrolStatus.IN_PROGRESS)
@@ -352,9 +351,12 @@ class Patrol(models.Model):
         applicable = ChecklistItem.objects.filter(checklist__grid_id=self.grid_id).applicable(month).values("pk")
         return ChecklistItem.objects.filter(Q(pk__in=applicable) | Q(pk__in=marked)).order_by("position", "pk")
 
-    def can_be_marked_by(self, user: Any) -> bool:
+    def is_walked_by(self, user: Any) -> bool:
         """A patrol is walked by the person who started it (on any of their devices)."""
-        return self.is_open and (self.started_by_id == user.pk or bool(getattr(user, "is_superuser", False)))
+        return self.started_by_id == user.pk or bool(getattr(user, "is_superuser", False))
+
+    def can_be_marked_by(self, user: Any) -> bool:
+        return self.is_open and self.is_walked_by(user)
 
 
 class Outcome(models.TextChoices):
@@ -363,11 +365,8 @@ class Outcome(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
 
-class PatrolResultQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> PatrolResultQuerySet:
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(patrol__grid_id__in=visible_grid_ids(user))
+class PatrolResultQuerySet(GridScopedQuerySet):
+    grid_path = "patrol__grid"
 
 
 class PatrolResult(models.Model):
@@ -408,12 +407,8 @@ class FindingStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class FindingQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> FindingQuerySet:
-        """The findings of the grids the person may see."""
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(grid_id__in=visible_grid_ids(user))
+class FindingQuerySet(GridScopedQuerySet):
+    """visible_to: the findings of the grids the person may see."""
 
     def unresolved(self) -> FindingQuerySet:
         return self.exclude(status=FindingStatus.CLOSED)
@@ -507,20 +502,15 @@ class Finding(models.Model):
         return self.status == FindingStatus.CLOSED
 
 
-class FindingFollowUpQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> FindingFollowUpQuerySet:
-        if getattr(user, "is_superuser", False):
-            return self
-        return self.filter(finding__grid_id__in=visible_grid_ids(user))
-
-    def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyError("Follow-ups of a finding are append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("Follow-ups of a finding are append-only.")
+FOLLOW_UPS_APPEND_ONLY = "Follow-ups of a finding are append-only."
 
 
-class FindingFollowUp(models.Model):
+class FindingFollowUpQuerySet(AppendOnlyQuerySet, GridScopedQuerySet):
+    append_only_message = FOLLOW_UPS_APPEND_ONLY
+    grid_path = "finding__grid"
+
+
+class FindingFollowUp(AppendOnlyModel):
     """One step on a finding: who did what, when, and the status it left the finding in
     (followed up, or closed). Append-only: a correction is another follow-up."""
 
@@ -531,6 +521,7 @@ class FindingFollowUp(models.Model):
     status = models.CharField(_("status afterwards"), max_length=16, choices=FindingStatus.choices)
 
     objects = FindingFollowUpQuerySet.as_manager()
+    append_only_message = FOLLOW_UPS_APPEND_ONLY
 
     class Meta:
         verbose_name = _("follow-up")
@@ -539,11 +530,3 @@ class FindingFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding} · {self.get_status_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("Follow-ups of a finding are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("Follow-ups of a finding are append-only.")

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from grids.actions import (
     LedgerError,
+    VisitAlreadyCorrected,
     correct_visit,
     end_ledger_subject,
     record_visit,
@@ -56,8 +57,6 @@ MY_DAY_SECTION_LIMIT = 20
 # A primary key no row has, reversed once and replaced by each line's (see _shown).
 PK_PLACEHOLDER = 987654321
 MY_DAY_FINDINGS = 10
-# The patrol pages, if the patrol part of the app has them (linked by URL name only).
-PATROL_START_URL_NAMES = ("grids:patrol_home",)
 
 
 def rule_text(subject: Any) -> str:
@@ -76,15 +75,6 @@ def _next_url(request: HttpRequest, default: str) -> str:
     if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
         return candidate
     return default
-
-
-def patrol_start_url() -> str | None:
-    for name in PATROL_START_URL_NAMES:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
 
 
 # --- My day --------------------------------------------------------------------------------
@@ -202,7 +192,6 @@ def my_day(request: HttpRequest) -> HttpResponse:
             "section_limit": MY_DAY_SECTION_LIMIT,
             "findings": findings[:MY_DAY_FINDINGS],
             "more_findings": len(findings) > MY_DAY_FINDINGS,
-            "patrol_url": patrol_start_url(),
             "grids": grid_overview(user, day) if show_grids else None,
             "shows_own_work": roles.is_grid_worker(user) or bool(needing),
         },
@@ -350,17 +339,24 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _subject_form(request: HttpRequest, form: LedgerSubjectForm, saved: str) -> HttpResponse:
+    """Save the subject form through save_ledger_subject (the one way its team is written), or
+    show it again with its errors and what was typed."""
+    if request.method == "POST" and form.is_valid():
+        subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=request.user)
+        messages.success(request, saved % {"subject": subject})
+        return redirect("grids:ledger_subject", pk=subject.pk)
+    subject = form.instance if form.instance.pk is not None else None
+    return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": subject})
+
+
 def subject_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_grid_work_access(user)
     if not Grid.objects.filter(pk__in=editable_grid_ids(user)).exists():
         raise PermissionDenied
     form = LedgerSubjectForm(request.POST or None, editor=user, initial={"kind": request.GET.get("kind") or ""})
-    if request.method == "POST" and form.is_valid():
-        subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=user)
-        messages.success(request, _("%(subject)s is in the ledger.") % {"subject": subject})
-        return redirect("grids:ledger_subject", pk=subject.pk)
-    return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": None})
+    return _subject_form(request, form, _("%(subject)s is in the ledger."))
 
 
 def subject_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -368,11 +364,7 @@ def subject_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require_grid_work_access(user)
     subject = get_object_or_404(LedgerSubject.objects.editable_by(user).select_related("grid", "resident"), pk=pk)
     form = LedgerSubjectForm(request.POST or None, instance=subject, editor=user)
-    if request.method == "POST" and form.is_valid():
-        subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=user)
-        messages.success(request, _("%(subject)s was saved.") % {"subject": subject})
-        return redirect("grids:ledger_subject", pk=subject.pk)
-    return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": subject})
+    return _subject_form(request, form, _("%(subject)s was saved."))
 
 
 def subject_end(request: HttpRequest, pk: int) -> HttpResponse:
@@ -438,7 +430,7 @@ def visit_correct(request: HttpRequest, pk: int) -> HttpResponse:
     if not LedgerSubject.objects.visitable_by(user).filter(pk=visit.subject_id).exists():
         raise PermissionDenied
     if hasattr(visit, "correction"):
-        messages.error(request, str(_("This visit has already been corrected: correct the correction instead.")))
+        messages.error(request, str(VisitAlreadyCorrected.message))
         return redirect("grids:ledger_subject", pk=visit.subject_id)
     form = VisitCorrectionForm(request.POST or None, request.FILES or None, visit=visit, user=user)
     if request.method == "POST" and form.is_valid():

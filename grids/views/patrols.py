@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grids import actions
-from grids.forms import (
+from grids.forms.patrols import (
     ApplyTemplateForm,
     ChecklistItemForm,
     FindingDetailsForm,
@@ -49,6 +49,7 @@ from grids.models import (
     month_bounds,
     patrollable_grid_ids,
 )
+from grids.models.patrols import may_keep_checklist, may_patrol
 from grids.views.organisation import require_grid_work_access
 from shanglong import roles
 
@@ -63,14 +64,6 @@ FINDING_FILTERS = ["unresolved", *FindingStatus.values, "all"]
 def _is_fetch(request: HttpRequest) -> bool:
     """A request from static/grids/patrol.js, which wants the item's fragment back."""
     return request.headers.get("X-Requested-With") == "fetch"
-
-
-def _may_patrol(user: Any, grid_id: int) -> bool:
-    return Grid.objects.filter(pk=grid_id, pk__in=patrollable_grid_ids(user)).exists()
-
-
-def _may_keep_checklist(user: Any, grid_id: int) -> bool:
-    return Grid.objects.filter(pk=grid_id, pk__in=checklist_editable_grid_ids(user)).exists()
 
 
 def _compounds_of(user: Any, grids: Any) -> list[Compound]:
@@ -195,19 +188,27 @@ def _patrol_context(request: HttpRequest, patrol: Patrol, **extra: Any) -> dict[
     }
 
 
+def _patrol_page(
+    request: HttpRequest, patrol: Patrol, *, bound: dict[int, FindingDetailsForm] | None = None, status: int = 200
+) -> HttpResponse:
+    """The whole patrol page (with a refused details form and what was typed, when bound)."""
+    entries = _patrol_entries(request, patrol, bound=bound)
+    context = _patrol_context(
+        request,
+        patrol,
+        entries=entries,
+        marked=sum(1 for entry in entries if entry["result"] is not None),
+        failed=sum(1 for entry in entries if entry["finding"] is not None),
+    )
+    return render(request, "grids/patrols/patrol.html", context, status=status)
+
+
 def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A patrol: while open, its walker marks each item pass, fail or not applicable (each
     saved as it is marked) and adds what they saw to a fail; ended, it is the record."""
     require_grid_work_access(request.user)
     patrol = get_object_or_404(Patrol.objects.visible_to(request.user).select_related("grid", "started_by"), pk=pk)
-    entries = _patrol_entries(request, patrol)
-    marked = sum(1 for entry in entries if entry["result"] is not None)
-    failed = sum(1 for entry in entries if entry["finding"] is not None)
-    return render(
-        request,
-        "grids/patrols/patrol.html",
-        _patrol_context(request, patrol, entries=entries, marked=marked, failed=failed),
-    )
+    return _patrol_page(request, patrol)
 
 
 def _item_response(
@@ -236,7 +237,7 @@ def _patrol_and_item(request: HttpRequest, pk: int, item_pk: int) -> tuple[Patro
     item = get_object_or_404(
         ChecklistItem.objects.visible_to(request.user).filter(checklist__grid_id=patrol.grid_id), pk=item_pk
     )
-    if patrol.started_by_id != request.user.pk and not request.user.is_superuser:
+    if not patrol.is_walked_by(request.user):
         raise PermissionDenied
     return patrol, item
 
@@ -263,15 +264,7 @@ def _refused_details(
     the script, else the whole patrol page."""
     if _is_fetch(request):
         return _item_response(request, patrol, item, status=400, form=form)
-    entries = _patrol_entries(request, patrol, bound={item.pk: form})
-    context = _patrol_context(
-        request,
-        patrol,
-        entries=entries,
-        marked=sum(1 for entry in entries if entry["result"] is not None),
-        failed=sum(1 for entry in entries if entry["finding"] is not None),
-    )
-    return render(request, "grids/patrols/patrol.html", context, status=400)
+    return _patrol_page(request, patrol, bound={item.pk: form}, status=400)
 
 
 @require_POST
@@ -316,7 +309,7 @@ def patrol_end(request: HttpRequest, pk: int) -> HttpResponse:
     """End the patrol. Ending it again changes nothing and says so."""
     require_grid_work_access(request.user)
     patrol = get_object_or_404(Patrol.objects.visible_to(request.user).with_tally(), pk=pk)
-    if patrol.started_by_id != request.user.pk and not request.user.is_superuser:
+    if not patrol.is_walked_by(request.user):
         raise PermissionDenied
     try:
         actions.end_patrol(patrol=patrol, by=request.user)
@@ -435,14 +428,14 @@ def checklist_detail(request: HttpRequest, grid_pk: int) -> HttpResponse:
 
 def _editable_grid(request: HttpRequest, grid_pk: int) -> Grid:
     grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=grid_pk)
-    if not _may_keep_checklist(request.user, grid.pk):
+    if not may_keep_checklist(request.user, grid.pk):
         raise PermissionDenied
     return grid
 
 
 def _editable_item(request: HttpRequest, pk: int) -> ChecklistItem:
     item = get_object_or_404(ChecklistItem.objects.visible_to(request.user).select_related("checklist__grid"), pk=pk)
-    if not _may_keep_checklist(request.user, item.checklist.grid_id):
+    if not may_keep_checklist(request.user, item.checklist.grid_id):
         raise PermissionDenied
     return item
 
@@ -578,7 +571,6 @@ def finding_list(request: HttpRequest) -> HttpResponse:
                 (key, _("Unresolved") if key == "unresolved" else _("All") if key == "all" else labels[key])
                 for key in FINDING_FILTERS
             ],
-            "query_prefix": f"status={shown}&grid={chosen_grid.pk}&" if chosen_grid else f"status={shown}&",
         },
     )
 
@@ -624,7 +616,7 @@ def finding_create(request: HttpRequest) -> HttpResponse:
 
 
 def _finding_page(request: HttpRequest, finding: Finding, form: FollowUpForm | None, status: int = 200) -> HttpResponse:
-    can_follow_up = not finding.is_closed and _may_patrol(request.user, finding.grid_id)
+    can_follow_up = not finding.is_closed and may_patrol(request.user, finding.grid_id)
     if can_follow_up and form is None:
         form = FollowUpForm(initial={"version": finding.version})
     return render(
@@ -659,7 +651,7 @@ def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_object_or_404(
         Finding.objects.visible_to(request.user).select_related("grid", "item", "compound", "reported_by"), pk=pk
     )
-    if not _may_patrol(request.user, finding.grid_id):
+    if not may_patrol(request.user, finding.grid_id):
         raise PermissionDenied
     form = FollowUpForm(request.POST)
     if not form.is_valid():

@@ -8,9 +8,11 @@ import io
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from PIL import Image
 
 from grids.actions import save_ledger_subject
 from grids.models import GroupAccessRule, GroupKind, LedgerSubject, Visit, VisitWay
@@ -303,3 +305,40 @@ def test_the_api_subject_of_a_group_member_takes_their_grid_and_rule(grid_worker
         "application/json",
     )
     assert response.status_code == 400
+
+
+def _jpeg(name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, format="JPEG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
+@pytest.mark.django_db
+def test_an_api_visit_takes_photos_and_a_signature_checked_like_the_forms(grid_worker, grids, on_duty, media_root):
+    subject = enterprise(grids["A"], "乐活城")
+    url = reverse("api:visit-list")
+    with matrix.fresh_throttle_cache():
+        client = matrix.api_client(grid_worker)
+        too_many = [_jpeg(f"{number}.jpg") for number in range(7)]
+        response = client.post(url, {"subject": subject.pk, "way": "face_to_face", "photos": too_many})
+        assert response.status_code == 400
+        assert "photos" in response.json()
+        not_an_image = io.BytesIO(b"%PDF-1.4 not a picture")
+        not_an_image.name = "signature.pdf"
+        response = client.post(url, {"subject": subject.pk, "way": "face_to_face", "signature": not_an_image})
+        assert response.status_code == 400
+        assert "signature" in response.json()
+        assert not Visit.objects.filter(subject=subject).exists()
+        response = client.post(
+            url,
+            {
+                "subject": subject.pk,
+                "way": "face_to_face",
+                "photos": [_jpeg("a.jpg"), _jpeg("b.jpg")],
+                "signature": _jpeg("s.jpg"),
+            },
+        )
+    assert response.status_code == 201, response.content
+    assert len(response.json()["photos"]) == 2
+    recorded = Visit.objects.get(subject=subject)
+    assert recorded.signature.original_name == "s.jpg"
