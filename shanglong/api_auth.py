@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from shanglong.models import ApiToken
+from shanglong.refusals import Refusal
 
 # last_used_at is written at most this often per token, so a busy app does not write a row
 # on every call.
@@ -78,12 +79,25 @@ class BearerTokenAuthentication(BaseAuthentication):
         return self.www_authenticate
 
 
+def refusal_api_response(refusal: Refusal) -> Response:
+    """The API's answer to a refusal of the family (shanglong.refusals): its status, the message as
+    `detail` with its `code`, and the message under the field it names, if any."""
+    body: dict[str, Any] = {"detail": str(refusal), "code": refusal.code}
+    if refusal.field:
+        body[refusal.field] = [str(refusal)]
+    return Response(body, status=refusal.status_code)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, except that a missing or refused authentication is always 401 with a
+    """The one mapping of errors to API answers. A refusal of the family (ActionRefused 400,
+    NotAllowed 403, Conflict 409) answers with its status and message. Otherwise DRF's handler,
+    except that a missing or refused authentication is always 401 with a
     `WWW-Authenticate: Bearer` challenge. DRF would answer 403 because session authentication
     comes first in the settings and has no challenge of its own."""
     from rest_framework.views import exception_handler  # imported here: see the module's docstring
 
+    if isinstance(exc, Refusal):
+        return refusal_api_response(exc)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response.status_code = 401

@@ -37,6 +37,7 @@ from simple_history.models import HistoricalRecords
 from grids.models.organisation import OrganisationKind, PartyOrganisation
 from shanglong import roles
 from shanglong.masking import mask_phone
+from shanglong.refusals import Conflict
 from shanglong.validators import validate_mobile
 
 # --- Scoping: THE party-member rule ----------------------------------------------------------
@@ -748,11 +749,13 @@ class ServiceHours(models.Model):
             raise ValidationError({"served_on": _("Hours cannot be served before the task was claimed.")})
 
 
-class ReportAlreadySent(Exception):
+class ReportAlreadySent(Conflict):
     """The year's report of this registration was already marked sent (the first sending stays)."""
 
+    message = _("This year's report was already marked as sent; the first sending stays.")
+
     def __init__(self, report: InWorkReport) -> None:
-        super().__init__(f"already sent: {report}")
+        super().__init__()
         self.report = report
 
 
