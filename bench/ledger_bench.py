@@ -206,7 +206,8 @@ def build(options: argparse.Namespace) -> None:
     )
     from grids.models.ledger import start_of_day
     from shanglong.crypto import encrypt_text, keyed_hash
-    from shanglong.models import Community, Department, DepartmentLevel, Role, Subdistrict, User
+    from shanglong.models import Community, Department, DepartmentLevel, Subdistrict, User
+    from shanglong.roles import Role
     from shanglong.validators import identity_check_character
 
     rng = random.Random(SEED)

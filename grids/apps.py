@@ -18,4 +18,4 @@ class GridsConfig(AppConfig):
         widgets.register()
         api.register()
         # The grid worker starts the day on My day (read at request time by shanglong.views).
-        roles.START_PAGES["grid_worker"] = "grids:my_day"
+        roles.START_PAGES[roles.Role.GRID_WORKER] = "grids:my_day"

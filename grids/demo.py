@@ -12,7 +12,8 @@ from typing import Any
 
 from grids.models import Compound, Duty, Grid, GridAssignment, OrganisationKind, PartyOrganisation
 from shanglong.demo import demo_user, rectangle, upsert
-from shanglong.models import Community, Role, Subdistrict, User
+from shanglong.models import Community, Subdistrict, User
+from shanglong.roles import Role
 
 ON_DUTY_SINCE = datetime.date(2025, 3, 1)
 
@@ -880,13 +881,21 @@ def _patrol_usernames() -> set[str]:
 
 
 def _demo_follow_ups(finding: Any, steps: list[tuple[str, str, bool]], people: dict[str, User], now: Any) -> None:
-    from grids.models import FindingFollowUp, FindingStatus
+    from grids.models import FindingAction, FindingFollowUp, FindingStatus
 
     at = finding.reported_at
     for username, note, close in steps:
         at = min(at + datetime.timedelta(hours=2), now)
         state = FindingStatus.CLOSED if close else FindingStatus.FOLLOWED_UP
-        FindingFollowUp.objects.create(finding=finding, by=people[username], at=at, note=note, status=state)
+        FindingFollowUp.objects.create(
+            finding=finding,
+            by=people[username],
+            at=at,
+            note=note,
+            action=FindingAction.CLOSE if close else FindingAction.FOLLOW_UP,
+            from_status=finding.status,
+            status=state,
+        )
         finding.status = state
         finding.version += 1
         finding.closed_at = at if close else None

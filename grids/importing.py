@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from grids.access import editable_grid_ids
 from grids.models import (
     Compound,
     Dwelling,
@@ -30,7 +31,6 @@ from grids.models import (
     Relation,
     Resident,
     ResidentialBuilding,
-    editable_grid_ids,
 )
 from shanglong.crypto import keyed_hash
 from shanglong.validators import (

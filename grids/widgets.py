@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import COMMUNITY_WORK_ROLES, GridAssignment, PartyMember, PartyOrganisation
 from shanglong.dashboard import ALL_ROLES, NavItem, Widget, register_nav, register_widget
+from shanglong.roles import Role
 
 
 def _my_grids(request: HttpRequest) -> dict[str, Any] | None:
@@ -39,7 +40,7 @@ def register() -> None:
     register_nav(NavItem("residents", _("Residents"), "grids:resident_list", COMMUNITY_WORK_ROLES, order=22))
     # Party members: staff, subdistrict staff, and grid workers (branch secretaries are often
     # grid workers); anyone else linked to a member reaches their own record by its address.
-    party_roles = frozenset({"community_admin", "staff", "grid_worker", "subdistrict_staff"})
+    party_roles = frozenset({Role.COMMUNITY_ADMIN, Role.STAFF, Role.GRID_WORKER, Role.SUBDISTRICT_STAFF})
     register_nav(NavItem("party_members", _("Party members"), "grids:party_member_list", party_roles, order=23))
     register_widget(
         Widget(

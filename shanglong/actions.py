@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.http import HttpRequest
 
-from shanglong.models import AccessAction, AccessLog
+from shanglong.models import AccessAction, AccessLog, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -27,7 +25,7 @@ def record_access(
     *,
     action: AccessAction | str,
     request: HttpRequest | None = None,
-    user: Any = None,
+    user: User | None = None,
     username: str = "",
     target: str = "",
     detail: str = "",

@@ -45,7 +45,7 @@ class PortalUserAdmin(UserAdmin):
     list_filter = ["role", "community", "is_active", "is_superuser"]
     search_fields = ["username", "full_name"]
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (_("Portal"), {"fields": ("role", "full_name", "mobile", "subdistrict", "community", "department")}),
     )
 

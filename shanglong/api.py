@@ -4,8 +4,10 @@ The base makes scoping the default, the way `visible_to(user)` is for pages:
 
 - `ScopedModelViewSet` / `ScopedReadOnlyViewSet` (the `ScopedViewSetMixin`): the queryset is
   always `scoped_model.objects.visible_to(request.user)` plus the declared `select_related` /
-  `prefetch_related`; a class-level `queryset` is refused. Reads need a login, writes need
-  `can_write(request, obj)`, and a created or updated row must still be in scope afterwards.
+  `prefetch_related`; a class-level `queryset` is refused. Reads need a login; writes follow
+  one rule, the scoped model's own (`can_write`: `objects.writable_by(user)` without a row,
+  `objects.editable_by(user)` with one), and a created or updated row must still be in scope
+  afterwards.
 - `ScopedModelSerializer`: every relation it builds is a `ScopedRelatedField`, whose choices are
   the related model's `visible_to(user)`: pointing at another community's row is a 400.
 - `ScopedFilterSet`: filter choices are bounded by the same scope.
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import django_filters
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch
@@ -41,10 +43,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from shanglong import roles
 from shanglong.actions import record_access
 from shanglong.masking import mask_phone
 from shanglong.models import (
@@ -59,6 +59,8 @@ from shanglong.models import (
     Subdistrict,
     User,
 )
+from shanglong.roles import Viewer
+from shanglong.throttling import UserRateThrottle
 
 # --- Scoping helpers -----------------------------------------------------------------------
 
@@ -83,18 +85,37 @@ def as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
 
 
 def run_model_clean(serializer: serializers.ModelSerializer, attrs: dict[str, Any]) -> None:
-    """Run the model's own clean() on the row as it would be saved, and keep what it normalised.
-    Call it from validate(): DRF turns the Django ValidationError it may raise into a 400."""
+    """Run the model's own checks on the row as it would be saved, and keep what clean()
+    normalised: clean(), then its unique fields and constraints (whose messages live on them,
+    see shanglong.constraints), as a ModelForm does for pages. Many-to-many values are checked,
+    not assigned (a row not yet saved has no links): a required one must not be empty.
+    Call it from validate(): the errors are a 400 keyed by field."""
     model = serializer.Meta.model
     instance = model()
     if serializer.instance is not None:  # a copy: a refused update must not touch the original
         for field in model._meta.concrete_fields:
             setattr(instance, field.attname, getattr(serializer.instance, field.attname))
+        instance._state.adding, instance._state.db = False, serializer.instance._state.db
+    many_to_many = {field.name: field for field in model._meta.many_to_many}
+    errors: dict[str, list[Any]] = {}
     for name, value in attrs.items():
-        setattr(instance, name, value)
-    instance.clean()
+        if name not in many_to_many:
+            setattr(instance, name, value)
+        elif not value and not many_to_many[name].blank:
+            errors[name] = [many_to_many[name].error_messages["blank"]]
+    for check in (instance.clean, instance.validate_unique, instance.validate_constraints):
+        try:
+            check() if check == instance.clean else check(exclude=set(errors) | set(many_to_many))
+        except DjangoValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        non_field = errors.pop(NON_FIELD_ERRORS, [])
+        if non_field:
+            errors[api_settings.NON_FIELD_ERRORS_KEY] = non_field
+        raise DjangoValidationError(errors)
     for name in attrs:
-        attrs[name] = getattr(instance, name)
+        if name not in many_to_many:
+            attrs[name] = getattr(instance, name)
 
 
 def has_visible_to(model: type[models.Model]) -> bool:
@@ -102,7 +123,7 @@ def has_visible_to(model: type[models.Model]) -> bool:
     return manager is not None and callable(getattr(manager, "visible_to", None))
 
 
-def visible_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
+def visible_queryset(model: type[models.Model], user: Viewer) -> models.QuerySet:
     """The one way the API reads rows: the model's own scoping rule for this person."""
     return model.objects.visible_to(user)
 
@@ -118,21 +139,26 @@ def _require_visible_to(model: type[models.Model] | None, where: str) -> None:
 # --- Permissions ---------------------------------------------------------------------------
 
 
+def _is_read(request: Request, view: Any) -> bool:
+    return request.method in SAFE_METHODS or getattr(view, "action", None) in getattr(view, "read_actions", ())
+
+
 class ScopedPermission(BasePermission):
     """Reads need a login (what is read is bounded by the queryset's scope); writes ask the
-    view's `can_write(request, obj)`, first without the row, then with it."""
+    view's `can_write(request, obj)`, first without the row, then with it. The view's
+    `read_actions` are reads even when they answer a POST."""
 
     message = _("You may not change these records.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        if request.method in SAFE_METHODS:
+        if _is_read(request, view):
             return True
         return bool(view.can_write(request))
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        if request.method in SAFE_METHODS:
+        if _is_read(request, view):
             return True
         return bool(view.can_write(request, obj))
 
@@ -301,8 +327,9 @@ class ScopedViewSetMixin:
     Subclasses set `scoped_model` and may set `select_related` and `prefetch_related`; the
     queryset is `scoped_model.objects.visible_to(request.user)` with those (narrow it further
     in `refine_queryset`). A class-level `queryset` is refused so nobody can bypass scoping.
-    Writes: `can_write(request, obj=None)` (default: superusers and community staff), and a
-    created or updated row must still be visible and writable afterwards, or nothing is saved.
+    Writes: `can_write(request, obj=None)`, the scoped model's own rule (see there); a created
+    or updated row must still be visible and writable afterwards, or nothing is saved. Actions
+    named in `read_actions` answer a POST but write nothing: they are permitted as reads.
     Extra values for `serializer.save()` come from `save_kwargs(creating=...)`.
     """
 
@@ -311,6 +338,7 @@ class ScopedViewSetMixin:
     prefetch_related: ClassVar[tuple[str | Prefetch, ...]] = ()
     permission_classes: ClassVar[list[type[BasePermission]]] = [ScopedPermission]
     filter_backends: ClassVar[list[type]] = [ScopedFilterBackend]
+    read_actions: ClassVar[frozenset[str]] = frozenset()
 
     request: Request
 
@@ -323,6 +351,12 @@ class ScopedViewSetMixin:
             )
         if cls.scoped_model is not None:
             _require_visible_to(cls.scoped_model, cls.__name__)
+            manager = cls.scoped_model.objects
+            if callable(getattr(manager, "editable_by", None)) and not callable(getattr(manager, "writable_by", None)):
+                raise ImproperlyConfigured(
+                    f"{cls.__name__}: {cls.scoped_model._meta.label} has editable_by but no writable_by(user), "
+                    "the API's create check."
+                )
         if not any(issubclass(permission, ScopedPermission) for permission in cls.permission_classes):
             raise ImproperlyConfigured(f"{cls.__name__}.permission_classes must include ScopedPermission.")
         for backend in cls.filter_backends:
@@ -344,8 +378,16 @@ class ScopedViewSetMixin:
         return queryset
 
     def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        return bool(getattr(user, "is_superuser", False)) or roles.is_community_staff(user)
+        """THE API's write rule, the same for every viewset: the scoped model's. Without a row
+        (a create, and every write before its row is looked up): whether the person writes rows
+        of this model at all, `objects.writable_by(user)`; with a row: whether it is among
+        `objects.editable_by(user)`. A model without editable_by is not written through the API."""
+        manager = getattr(self.scoped_model, "objects", None)
+        if not callable(getattr(manager, "editable_by", None)):
+            return False
+        if obj is None:
+            return bool(manager.writable_by(request.user))
+        return manager.editable_by(request.user).filter(pk=obj.pk).exists()
 
     def save_kwargs(self, *, creating: bool) -> dict[str, Any]:
         """Values the view sets on save (who created it, ...), not taken from the payload."""
@@ -353,6 +395,20 @@ class ScopedViewSetMixin:
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         self.save_in_scope(serializer, **self.save_kwargs(creating=True))
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """DRF's update, except that a PATCH that sets nothing (an empty body, or only fields
+        that cannot be written) saves nothing, so it writes no history row either."""
+        if not kwargs.get("partial"):
+            return super().update(request, *args, **kwargs)  # type: ignore[misc]
+        instance = self.get_object()  # type: ignore[attr-defined]
+        serializer = self.get_serializer(instance, data=request.data, partial=True)  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data:
+            self.perform_update(serializer)
+            if getattr(instance, "_prefetched_objects_cache", None):
+                instance._prefetched_objects_cache = {}
+        return Response(serializer.data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         self.save_in_scope(serializer, **self.save_kwargs(creating=False))
@@ -486,6 +542,7 @@ class DepartmentSerializer(ScopedModelSerializer):
         model = Department
         fields = ["id", "name", "level", "subdistrict", "community", "contact", "phone"]
         extra_kwargs = {"subdistrict": {"required": False}, "community": {"required": False}}
+        validators: list[Any] = []  # one name per place: the constraints, through run_model_clean
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A department hangs at the level it says: a community's has its community only, a
@@ -505,16 +562,8 @@ class DepartmentSerializer(ScopedModelSerializer):
         else:
             current["subdistrict"] = current["community"] = None
         attrs["subdistrict"], attrs["community"] = current["subdistrict"], current["community"]
-        # The database constraint treats empty levels as distinct (NULL), so check here.
-        duplicates = Department.objects.filter(
-            name=attrs.get("name", getattr(self.instance, "name", None)),
-            subdistrict=current["subdistrict"],
-            community=current["community"],
-        )
-        if self.instance is not None:
-            duplicates = duplicates.exclude(pk=self.instance.pk)
-        if duplicates.exists():
-            raise ValidationError({"name": _("There is already a department of this name at this place.")})
+        # One name per place: the constraints of each kind of place say so (NULLs are distinct).
+        run_model_clean(self, attrs)
         return super().validate(attrs)
 
 
@@ -595,14 +644,6 @@ class DepartmentViewSet(ScopedModelViewSet):
     # Departments are referred to by cases and accounts: they are not deleted through the API.
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if getattr(user, "is_superuser", False):
-            return True
-        if not roles.is_community_staff(user) or user.community_id is None:
-            return False
-        return obj is None or obj.community_id == user.community_id
-
 
 class NotificationFilterSet(ScopedFilterSet):
     unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("Unread only"))
@@ -618,9 +659,6 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     scoped_model = Notification
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilterSet
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        return True  # the scope is the caller's own inbox
 
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])
@@ -641,7 +679,7 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
         return Response({"marked": marked})
 
 
-class ApiTokenCreateThrottle(UserRateThrottle):
+class ApiTokenCreateThrottle(UserRateThrottle):  # fails open, like every API limit
     scope = "api_token_create"
 
 
@@ -657,9 +695,6 @@ class ApiTokenViewSet(
 
     scoped_model = ApiToken
     serializer_class = ApiTokenSerializer
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        return True  # the scope is the caller's own tokens
 
     def get_throttles(self) -> list[Any]:
         throttles = super().get_throttles()

@@ -12,6 +12,9 @@ import hashlib
 import hmac
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -88,9 +91,23 @@ def refusal_api_response(refusal: Refusal) -> Response:
     return Response(body, status=refusal.status_code)
 
 
+def oversized_request_response(exc: Exception) -> Response:
+    """The API's answer to a body over Django's limits (DATA_UPLOAD_MAX_MEMORY_SIZE, too many
+    fields or files): the JSON error body with 413 Content Too Large, where Django would answer
+    with its HTML 400 page."""
+    if isinstance(exc, RequestDataTooBig):
+        message = _("The request body is too large; the limit is %(limit)s, files not counted.") % {
+            "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        }
+    else:
+        message = _("The request has too many fields or files.")
+    return Response({"detail": str(message), "code": "too_large"}, status=413)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one mapping of errors to API answers. A refusal of the family (ActionRefused 400,
-    NotAllowed 403, Conflict 409) answers with its status and message. Otherwise DRF's handler,
+    NotAllowed 403, Conflict 409) answers with its status and message; a body over Django's
+    limits is a 413 in the same shape (documented by shanglong.openapi). Otherwise DRF's handler,
     except that a missing or refused authentication is always 401 with a
     `WWW-Authenticate: Bearer` challenge. DRF would answer 403 because session authentication
     comes first in the settings and has no challenge of its own."""
@@ -98,6 +115,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, Refusal):
         return refusal_api_response(exc)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return oversized_request_response(exc)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response.status_code = 401

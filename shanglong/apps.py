@@ -13,5 +13,7 @@ class ShanglongConfig(AppConfig):
 
     def ready(self) -> None:
         from shanglong import widgets
+        from shanglong.validators import refuse_control_characters_in_text_inputs
 
         widgets.register()
+        refuse_control_characters_in_text_inputs()

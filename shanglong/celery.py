@@ -11,6 +11,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shanglong.settings")
 
-app = Celery("shanglong")
+# Every task is a PortalTask: queued after commit, never failing the write (shanglong.queueing).
+app = Celery("shanglong", task_cls="shanglong.queueing:PortalTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from shanglong import dashboard
+from shanglong import dashboard, form_tokens
 from shanglong.models import Notification
 
 
@@ -19,3 +19,9 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         # Counted lazily, and once per page however many templates ask.
         "unread_count": functools.cache(lambda: Notification.objects.visible_to(user).unread().count()),
     }
+
+
+def form_token(request: HttpRequest) -> dict[str, Any]:
+    """`form_token`: the one-time token of the page's create forms (shanglong.form_tokens),
+    made only when a template asks for it."""
+    return {"form_token": functools.partial(form_tokens.form_token, request)}

@@ -13,9 +13,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-ALL_ROLES = frozenset(
-    {"community_admin", "staff", "grid_worker", "merchant", "volunteer", "department", "subdistrict_staff"}
-)
+from shanglong.roles import Role, Viewer
+
+ALL_ROLES: frozenset[str] = frozenset(Role)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def register_nav(item: NavItem) -> None:
     _nav[item.key] = item
 
 
-def _allowed(user: Any, roles: frozenset[str]) -> bool:
+def _allowed(user: Viewer, roles: frozenset[str]) -> bool:
     return getattr(user, "role", None) in roles or bool(getattr(user, "is_superuser", False))
 
 

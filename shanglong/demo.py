@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db import models
 
-from shanglong.models import Community, Department, DepartmentLevel, Role, Subdistrict, User
+from shanglong.models import Community, Department, DepartmentLevel, Subdistrict, User
+from shanglong.roles import Role
 from shanglong.workdays import load_official_calendar
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -12,9 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from shanglong import media, roles
 from shanglong.actions import client_ip, record_access
-from shanglong.models import AccessAction, AccessLog, CalendarDay, CalendarDayKind, Community, Department, Role, User
+from shanglong.models import AccessAction, AccessLog, CalendarDay, CalendarDayKind, Community, Department, User
+from shanglong.roles import Role
 from shanglong.validators import validate_optional_mobile
 from shanglong.workdays import is_weekend
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -72,7 +76,7 @@ class AttachmentField(forms.FileField):
         return attrs
 
 
-def grantable_roles(creator: Any) -> list[tuple[str, str]]:
+def grantable_roles(creator: User) -> list[tuple[str, StrOrPromise]]:
     """The roles a person may give to an account they create."""
     if creator.is_superuser:
         allowed = set(Role.values)
@@ -96,13 +100,13 @@ class AccountCreateForm(SetPasswordMixin, forms.ModelForm):
         model = User
         fields = ["username", "full_name", "role", "community", "department", "mobile", "email"]
 
-    def __init__(self, *args: Any, creator: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, creator: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.creator = creator
-        self.fields["role"].choices = grantable_roles(creator)
-        self.fields["community"].queryset = Community.objects.visible_to(creator)
+        cast(forms.ChoiceField, self.fields["role"]).choices = grantable_roles(creator)
+        cast(forms.ModelChoiceField, self.fields["community"]).queryset = Community.objects.visible_to(creator)
         self.fields["community"].required = not roles.is_subdistrict_staff(creator)
-        self.fields["department"].queryset = Department.objects.visible_to(creator)
+        cast(forms.ModelChoiceField, self.fields["department"]).queryset = Department.objects.visible_to(creator)
         if roles.is_community_staff(creator):
             self.fields["community"].initial = creator.community_id
 
@@ -111,7 +115,8 @@ class AccountCreateForm(SetPasswordMixin, forms.ModelForm):
         return validate_optional_mobile(self.cleaned_data.get("mobile"))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self.validate_passwords()
         role = cleaned.get("role")
         if role == Role.DEPARTMENT and not cleaned.get("department"):
@@ -121,7 +126,7 @@ class AccountCreateForm(SetPasswordMixin, forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django's documented hook is private, so not in the stubs
         self.validate_password_for_user(self.instance)
 
     def save(self, commit: bool = True) -> User:
@@ -144,7 +149,8 @@ class CalendarDayForm(forms.ModelForm):
         help_texts = {"name": _("The holiday it belongs to, such as 国庆节.")}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         day, kind = cleaned.get("date"), cleaned.get("kind")
         if day and kind == CalendarDayKind.HOLIDAY and is_weekend(day):
             self.add_error(
@@ -163,7 +169,7 @@ class CalendarDayForm(forms.ModelForm):
     def validate_unique(self) -> None:
         day = self.cleaned_data.get("date")
         existing = CalendarDay.objects.filter(date=day).first() if day else None
-        if existing is not None:
+        if day and existing is not None:
             self.add_error(
                 "date",
                 _("%(date)s is already in the calendar (%(kind)s). Remove it first to change it.")

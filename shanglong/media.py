@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shanglong.models import Attachment
+from shanglong.roles import Viewer
 
 # Image formats we accept, by what Pillow finds inside the file.
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
@@ -91,7 +91,7 @@ def _clean_image(raw: bytes) -> tuple[bytes, str, str] | None:
         if too_many_pixels:
             message = _("This picture is too large to process. Please send a smaller photo.")
             raise ValidationError(message, code="too_large")
-        image = Image.open(io.BytesIO(raw))
+        image: Image.Image = Image.open(io.BytesIO(raw))
         image_format = image.format
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
@@ -116,7 +116,7 @@ def _clean_image(raw: bytes) -> tuple[bytes, str, str] | None:
 
 
 def store_attachment(
-    *, record: models.Model, uploaded: UploadedFile, user: Any, images_only: bool = False
+    *, record: models.Model, uploaded: UploadedFile, user: Viewer, images_only: bool = False
 ) -> Attachment:
     """Check, clean and store an upload as an attachment of `record`."""
     prepared = prepare_upload(uploaded, images_only=images_only)
@@ -125,14 +125,14 @@ def store_attachment(
         original_name=prepared.original_name,
         content_type_header=prepared.content_type,
         size=len(prepared.content),
-        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        uploaded_by=user if user.is_authenticated else None,
     )
     attachment.file.save(f"{get_random_string(24)}{prepared.suffix}", ContentFile(prepared.content), save=False)
     attachment.save()
     return attachment
 
 
-def visible_attachment(user: Any, pk: int) -> Attachment | None:
+def visible_attachment(user: Viewer, pk: int) -> Attachment | None:
     """The attachment, if the viewer may see the record it belongs to; otherwise None."""
     attachment = Attachment.objects.select_related("content_type").filter(pk=pk).first()
     if attachment is None:

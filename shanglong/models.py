@@ -10,11 +10,11 @@ import datetime
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
@@ -23,27 +23,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from shanglong import roles
-
-
-class Role(models.TextChoices):
-    """A person's primary role: it picks the start page. What they may see is the union of
-    what the role and their links (grid assignments, branch, merchant accounts...) give."""
-
-    COMMUNITY_ADMIN = "community_admin", _("Community administrator")
-    STAFF = "staff", _("Community staff")
-    GRID_WORKER = "grid_worker", _("Grid worker")
-    MERCHANT = "merchant", _("Merchant")
-    VOLUNTEER = "volunteer", _("Volunteer")
-    DEPARTMENT = "department", _("Department liaison")
-    SUBDISTRICT_STAFF = "subdistrict_staff", _("Subdistrict staff")
-
+from shanglong.constraints import UniqueConstraint
+from shanglong.roles import Role, Viewer  # Role re-exported: its home is shanglong.roles
 
 # --- Tenancy -------------------------------------------------------------------------------
 
 
 class SubdistrictQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> SubdistrictQuerySet:
-        if not getattr(user, "is_authenticated", False):
+    def visible_to(self, user: Viewer) -> SubdistrictQuerySet:
+        if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
@@ -73,11 +61,11 @@ class Subdistrict(models.Model):
 
 
 class CommunityQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> CommunityQuerySet:
+    def visible_to(self, user: Viewer) -> CommunityQuerySet:
         """Subdistrict staff see their subdistrict's communities; everyone else who works for
         a community sees their own. Merchants and volunteers see their own community's name
         through their own records, not through this list."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
@@ -120,11 +108,14 @@ class DepartmentLevel(models.TextChoices):
     DISTRICT = "district", _("District")
 
 
+DEPARTMENT_NAME_TAKEN = _("There is already a department of this name at this place.")
+
+
 class DepartmentQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> DepartmentQuerySet:
+    def visible_to(self, user: Viewer) -> DepartmentQuerySet:
         """Departments are a shared directory: everyone working in a subdistrict sees the
         departments of its communities, of the subdistrict itself and of the district."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
@@ -136,6 +127,23 @@ class DepartmentQuerySet(models.QuerySet):
             | Q(subdistrict_id=subdistrict_id)
             | Q(community__subdistrict_id=subdistrict_id)
         )
+
+    def editable_by(self, user: Viewer) -> DepartmentQuerySet:
+        """The departments a person keeps: community staff their own community's (the
+        subdistrict's and the district's are kept above them), a superuser all."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if roles.is_community_staff(user) and user.community_id:
+            return self.filter(community_id=user.community_id)
+        return self.none()
+
+    def writable_by(self, user: Viewer) -> bool:
+        """Whether a person keeps departments at all (the API's create check)."""
+        if not user.is_authenticated:
+            return False
+        return user.is_superuser or bool(roles.is_community_staff(user) and user.community_id)
 
 
 class Department(models.Model):
@@ -173,20 +181,26 @@ class Department(models.Model):
         constraints = [
             # One name per owner. NULLs are distinct in a plain unique constraint, so each kind of
             # owner (community, subdistrict, the district itself) gets its own conditional one.
-            models.UniqueConstraint(
+            UniqueConstraint(
                 fields=["name", "community"],
                 condition=Q(community__isnull=False),
                 name="department_unique_in_community",
+                error_field="name",
+                violation_error_message=DEPARTMENT_NAME_TAKEN,
             ),
-            models.UniqueConstraint(
+            UniqueConstraint(
                 fields=["name", "subdistrict"],
                 condition=Q(community__isnull=True, subdistrict__isnull=False),
                 name="department_unique_in_subdistrict",
+                error_field="name",
+                violation_error_message=DEPARTMENT_NAME_TAKEN,
             ),
-            models.UniqueConstraint(
+            UniqueConstraint(
                 fields=["name"],
                 condition=Q(community__isnull=True, subdistrict__isnull=True),
                 name="department_unique_in_district",
+                error_field="name",
+                violation_error_message=DEPARTMENT_NAME_TAKEN,
             ),
         ]
 
@@ -197,20 +211,20 @@ class Department(models.Model):
 # --- People --------------------------------------------------------------------------------
 
 
-class PortalUserManager(UserManager):
-    def get_queryset(self) -> models.QuerySet:
+class PortalUserManager(UserManager["User"]):
+    def get_queryset(self) -> UserQuerySet:
         return UserQuerySet(self.model, using=self._db)
 
-    def visible_to(self, user: Any) -> UserQuerySet:
+    def visible_to(self, user: Viewer) -> UserQuerySet:
         return self.get_queryset().visible_to(user)
 
 
 class UserQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> UserQuerySet:
+    def visible_to(self, user: Viewer) -> UserQuerySet:
         """Who appears in people pickers: the viewer's own community's people (or the whole
         subdistrict's, for subdistrict staff). Merchants, volunteers and outsiders see only
         themselves."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
@@ -253,7 +267,7 @@ class User(AbstractUser):
         verbose_name=_("department"),
     )
 
-    objects = PortalUserManager()
+    objects: ClassVar[PortalUserManager] = PortalUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -420,14 +434,60 @@ class Attachment(models.Model):
         return self.content_type_header.startswith("image/")
 
 
+# --- Timelines ----------------------------------------------------------------------------
+
+
+class TimelineEntry(AppendOnlyModel):
+    """One step of a record's workflow (shanglong.workflow): who took which action when, the
+    status it found the record in and the one it left it in, the note they wrote, and any
+    files they attached (Attachment rows of the step). Append-only: a correction is another
+    step.
+
+    Each workflow has a concrete subclass with a PROTECT foreign key to its record (a finding's
+    FindingFollowUp), so a record's timeline is a plain indexed relation and the trace protects
+    what it points at. `status` is the status afterwards: the name the first timeline, the
+    finding's follow-ups, has always had. The Workflow sets `workflow` on its subclass, which
+    gives the labels of the codes stored here."""
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=32)
+    from_status = models.CharField(_("status before"), max_length=32)
+    status = models.CharField(_("status afterwards"), max_length=32)
+    note = models.TextField(_("note"), blank=True)
+
+    attachments = GenericRelation(Attachment, content_type_field="content_type", object_id_field="object_id")
+
+    workflow: Any = None  # the shanglong.workflow.Workflow whose steps these are
+
+    class Meta:
+        abstract = True
+
+    def action_label(self) -> str:
+        return self.workflow.action_label(self.action) if self.workflow else self.action
+
+    def from_status_label(self) -> str:
+        return self.workflow.status_label(self.from_status) if self.workflow else self.from_status
+
+    def status_label(self) -> str:
+        return self.workflow.status_label(self.status) if self.workflow else self.status
+
+
 # --- Notifications -------------------------------------------------------------------------
 
 
 class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> NotificationQuerySet:
-        if not getattr(user, "is_authenticated", False):
+    def visible_to(self, user: Viewer) -> NotificationQuerySet:
+        if not user.is_authenticated:
             return self.none()
         return self.filter(recipient=user)
+
+    def editable_by(self, user: Viewer) -> NotificationQuerySet:
+        """A person marks their own messages read: their inbox is theirs to write."""
+        return self.visible_to(user)
+
+    def writable_by(self, user: Viewer) -> bool:
+        return user.is_authenticated
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
@@ -527,17 +587,24 @@ API_TOKEN_DEFAULT_DAYS = 90
 API_TOKEN_MAX_DAYS = 365
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> ApiTokenQuerySet:
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def visible_to(self, user: Viewer) -> ApiTokenQuerySet:
         """A person sees and revokes their own tokens only (administrators use the admin)."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         return self.filter(user=user)
+
+    def editable_by(self, user: Viewer) -> ApiTokenQuerySet:
+        """A person creates and revokes their own tokens."""
+        return self.visible_to(user)
+
+    def writable_by(self, user: Viewer) -> bool:
+        return user.is_authenticated
 
     def active(self, *, now: datetime.datetime | None = None) -> ApiTokenQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
-    def issue(self, *, user: Any, name: str, days: int = API_TOKEN_DEFAULT_DAYS) -> tuple[ApiToken, str]:
+    def issue(self, *, user: User, name: str, days: int = API_TOKEN_DEFAULT_DAYS) -> tuple[ApiToken, str]:
         """Create a token and return it with its full key `<prefix>.<secret>`: the only moment
         the key exists in clear. Only the SHA-256 of the secret is stored."""
         if not 1 <= days <= API_TOKEN_MAX_DAYS:
@@ -600,3 +667,44 @@ class ApiToken(models.Model):
         if changed:
             self.revoked_at = now
         return bool(changed)
+
+
+class FormSubmissionQuerySet(models.QuerySet["FormSubmission"]):
+    def sent(self, *, user: User, form: str, token: str) -> FormSubmission | None:
+        """The earlier sending of this create form with this token by this person, if any."""
+        return self.filter(user=user, form=form, token=token).first()
+
+    def purge_expired(self, *, now: datetime.datetime | None = None) -> int:
+        """Forget the sendings older than FORM_TOKEN_DAYS: a form kept open that long is shown
+        again before it is sent. One DELETE over the index on created_at."""
+        cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.FORM_TOKEN_DAYS)
+        return FormSubmission.objects.filter(created_at__lt=cutoff).delete()[0]
+
+
+class FormSubmission(models.Model):
+    """A create form that was sent and made a record: the form's one-time token, who sent it,
+    what it made and the page that shows it. Sending the same form again (Back, then Save)
+    finds this row and shows that page instead of making a second record
+    (shanglong.form_tokens.creates_once)."""
+
+    token = models.CharField(_("form token"), max_length=64)
+    form = models.CharField(_("form"), max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    model_label = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record"), max_length=64, blank=True)
+    url = models.CharField(_("shown at"), max_length=500)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    objects = FormSubmissionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sent form")
+        verbose_name_plural = _("sent forms")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "form", "token"], name="formsubmission_unique_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} → {self.model_label}:{self.object_id}"

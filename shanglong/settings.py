@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -111,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shanglong.context_processors.portal",
+                "shanglong.context_processors.form_token",
             ],
         },
     }
@@ -156,7 +158,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            # Short: the cache only counts API requests, and fails open (shanglong.throttling).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -173,7 +176,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "visibility_timeout": 3600}
 else:
     # Embedded default: kombu's filesystem transport, so a worker runs with no server at all.
     CELERY_BROKER_DIR = VAR_DIR / "celery"
@@ -205,6 +208,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shanglong.tasks.purge_access_log_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-form-tokens": {
+        "task": "shanglong.tasks.purge_form_tokens_task",
+        "schedule": crontab(hour=3, minute=27),
+    },
     # The grid workers' visit reminders and the branch secretaries' overdue summaries.
     "visit-reminders": {
         "task": "grids.tasks.send_visit_reminders_task",
@@ -226,6 +233,8 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW_MINUTES = 15
 ACCESS_LOG_RETENTION_DAYS = max(180, int(os.environ.get("ACCESS_LOG_RETENTION_DAYS", "180")))
+# A create form's one-time token is remembered this long (shanglong.form_tokens.creates_once).
+FORM_TOKEN_DAYS = 7
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -254,7 +263,7 @@ _static_backend = (
     if DEBUG or TESTING
     else "whitenoise.storage.CompressedManifestStaticFilesStorage"
 )
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": _static_backend},
 }
@@ -295,6 +304,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Reverse proxies in front of the portal that append to X-Forwarded-For: the client address of
+# the access log and of the login throttle is read that many entries from the right (0: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -378,10 +390,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular plus the error answers of every operation (shanglong.openapi).
+    "DEFAULT_SCHEMA_CLASS": "shanglong.openapi.ShanglongAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's own, failing open when the cache is unreachable (shanglong.throttling).
+        "shanglong.throttling.AnonRateThrottle",
+        "shanglong.throttling.UserRateThrottle",
     ],
     # api_token_create: POST /api/v1/tokens/ (shanglong.api.ApiTokenCreateThrottle).
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "api_token_create": "10/hour"},

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from shanglong import notifications
-from shanglong.models import AccessLog, Heartbeat
+from shanglong.models import AccessLog, FormSubmission, Heartbeat
 
 
 @shared_task
@@ -17,6 +17,12 @@ def deliver_notifications_task() -> int:
 @shared_task
 def purge_access_log_task() -> int:
     return AccessLog.objects.purge_expired()
+
+
+@shared_task
+def purge_form_tokens_task() -> int:
+    """Forget the create forms' one-time tokens older than FORM_TOKEN_DAYS (one DELETE)."""
+    return FormSubmission.objects.purge_expired()
 
 
 @shared_task

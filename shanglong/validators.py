@@ -7,7 +7,9 @@
   2017 and 2023 versions) and passports;
 - the unified social credit code of enterprises and individual businesses (统一社会信用代码,
   GB 32100-2015);
-- WGS84 positions of compounds, shops and findings.
+- WGS84 positions of compounds, shops and findings;
+- text without control characters, in every text input of pages and API
+  (`refuse_control_characters_in_text_inputs`, run once at start).
 
 Every check raises django's ValidationError with an English source message (translated through
 gettext) that tells the person exactly what is wrong, and a stable ``code`` that tests and API
@@ -471,3 +473,53 @@ def validate_point_in_china(latitude: Any, longitude: Any) -> None:
             code="point_outside_china",
             params={"latitude": latitude, "longitude": longitude},
         )
+
+
+# --- Text ------------------------------------------------------------------------------------
+
+# C0 control characters (U+0000 to U+001F) except tab, line feed and carriage return: invisible
+# in the portal, they corrupt exports, searches and the files sent to other platforms.
+_CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def validate_no_control_characters(value: Any) -> None:
+    """Text holds no control character other than tab and line breaks (anything else is left
+    to the field's own checks)."""
+    if not isinstance(value, str):
+        return
+    found = _CONTROL_CHARACTER_RE.search(value)
+    if found:
+        raise ValidationError(
+            _(
+                "This text contains an invisible control character (%(character)s). Remove it: only "
+                "tabs and line breaks are allowed."
+            ),
+            code="control_character",
+            params={"character": f"U+{ord(found.group()):04X}"},
+        )
+
+
+def refuse_control_characters_in_text_inputs() -> None:
+    """The one place where text inputs refuse control characters, called once at start (the
+    core's AppConfig.ready): validate_no_control_characters joins the validators of
+
+    - every model CharField and TextField (a model's full_clean, so every ModelForm page, every
+      ModelSerializer of the API, imports and the admin), through `field.validators`, which
+      migrations do not record (Django adds a CharField's MaxLengthValidator the same way);
+    - every other form and serializer CharField (a note, a reason, a search) through the
+      default validators of `django.forms.CharField` and `rest_framework.fields.CharField`,
+      which their subclasses inherit. (A serializer field declared with its own `validators=`
+      replaces the defaults; one built from a model gets the model field's.)
+    """
+    from django.apps import apps
+    from rest_framework import fields as api_fields
+
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.CharField | models.TextField) and (
+                validate_no_control_characters not in field.validators
+            ):
+                field.validators.append(validate_no_control_characters)
+    for field_class in (forms.CharField, api_fields.CharField):
+        if validate_no_control_characters not in field_class.default_validators:
+            field_class.default_validators = [*field_class.default_validators, validate_no_control_characters]

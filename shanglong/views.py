@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -31,8 +32,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shanglong import dashboard, media, roles
 from shanglong.actions import record_access
+from shanglong.form_tokens import creates_once, form_created
 from shanglong.forms import AccountCreateForm, CalendarDayForm, ThrottledLoginForm
 from shanglong.models import AccessAction, CalendarDay, CalendarDayKind, Heartbeat, Notification, User
+from shanglong.roles import Viewer
 
 # --- Authentication ------------------------------------------------------------------------
 
@@ -42,7 +45,7 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form: ThrottledLoginForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         record_access(action=AccessAction.LOGIN, request=self.request, user=form.get_user())
         return response
@@ -71,7 +74,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return reverse("home")
 
 
-def start_page_url(user: Any) -> str:
+def start_page_url(user: Viewer) -> str:
     return reverse(roles.START_PAGES.get(getattr(user, "role", ""), "home"))
 
 
@@ -105,12 +108,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(request, "shanglong/account_list.html", {"page": page, "query": query})
 
 
+@creates_once
 def account_create(request: HttpRequest) -> HttpResponse:
-    if not roles.can_manage_accounts(request.user):
+    if not request.user.is_authenticated or not roles.can_manage_accounts(request.user):
         raise PermissionDenied
     form = AccountCreateForm(request.POST or None, creator=request.user)
     if request.method == "POST" and form.is_valid():
         person = form.save()
+        form_created(request, person)
         messages.success(request, _("Account %(username)s was created.") % {"username": person.username})
         return redirect("account_list")
     return render(request, "shanglong/account_form.html", {"form": form})
@@ -286,6 +291,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@creates_once
 def calendar_add(request: HttpRequest) -> HttpResponse:
     if not roles.can_edit_calendar(request.user):
         raise PermissionDenied
@@ -295,6 +301,7 @@ def calendar_add(request: HttpRequest) -> HttpResponse:
         year = day.year if day and day.year in CALENDAR_YEARS else _calendar_year(request.POST.get("year"))
         return _render_calendar(request, year, form)
     day = form.save()
+    form_created(request, day)
     messages.success(
         request,
         _("%(date)s was added to the calendar as %(kind)s.")

@@ -10,11 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from shanglong.dashboard import ALL_ROLES, NavItem, Widget, register_nav, register_widget
 from shanglong.models import Community, Notification
+from shanglong.roles import Role
 
-STAFF_ROLES = frozenset({"community_admin", "staff"})
+STAFF_ROLES = frozenset({Role.COMMUNITY_ADMIN, Role.STAFF})
 
 
 def _community_facts(request: HttpRequest) -> dict[str, Any] | None:
+    if not request.user.is_authenticated:
+        return None
     community = (
         Community.objects.visible_to(request.user)
         .select_related("subdistrict")
@@ -47,7 +50,7 @@ def register() -> None:
         Widget(
             "core.community_facts",
             "includes/widget_community_facts.html",
-            frozenset({"community_admin", "staff", "grid_worker", "department"}),
+            frozenset({*STAFF_ROLES, Role.GRID_WORKER, Role.DEPARTMENT}),
             _community_facts,
             order=90,
         )
@@ -56,7 +59,7 @@ def register() -> None:
         Widget(
             "core.subdistrict_communities",
             "includes/widget_communities.html",
-            frozenset({"subdistrict_staff"}),
+            frozenset({Role.SUBDISTRICT_STAFF}),
             _subdistrict_communities,
             order=20,
         )
@@ -64,7 +67,9 @@ def register() -> None:
     register_nav(NavItem("home", _("Home"), "home", order=0))
     register_nav(NavItem("notifications", _("Messages"), "notification_list", order=90))
     register_nav(
-        NavItem("accounts", _("Accounts"), "account_list", frozenset({*STAFF_ROLES, "subdistrict_staff"}), order=95)
+        NavItem("accounts", _("Accounts"), "account_list", frozenset({*STAFF_ROLES, Role.SUBDISTRICT_STAFF}), order=95)
     )
-    register_nav(NavItem("calendar", _("Working-day calendar"), "calendar", frozenset({"community_admin"}), order=96))
+    register_nav(
+        NavItem("calendar", _("Working-day calendar"), "calendar", frozenset({Role.COMMUNITY_ADMIN}), order=96)
+    )
     register_nav(NavItem("admin", _("Administration"), "admin:index", order=99, superuser_only=True))

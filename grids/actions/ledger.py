@@ -24,6 +24,7 @@ from grids.models import (
     Grid,
     GridAssignment,
     GroupMembership,
+    LedgerStatus,
     LedgerSubject,
     OrganisationKind,
     SubjectKind,
@@ -31,6 +32,7 @@ from grids.models import (
 )
 from grids.models.people import GroupSight
 from shanglong import roles
+from shanglong.history import set_history_author
 from shanglong.media import store_attachment
 from shanglong.models import Department, User
 from shanglong.notifications import Message, notify
@@ -47,27 +49,33 @@ class LedgerError(Refusal):
 
 
 class NotYourSubject(LedgerError, NotAllowed):
+    code = "not_your_subject"
+    field = "subject"
     message = gettext_lazy("You cannot record visits for this subject.")
 
 
 class VisitAlreadyCorrected(LedgerError, Conflict):
+    code = "visit_already_corrected"
     message = gettext_lazy("This visit has already been corrected: correct the correction instead.")
 
 
 class FindingNotAllowed(LedgerError, NotAllowed):
+    code = "finding_not_allowed"
+    field = "raise_finding"
     message = gettext_lazy(
-        "A problem becomes a finding only in a grid you may patrol; it is kept on the visit. Ask the grid's workers."
+        "A problem becomes a finding only in a grid you may patrol, so the visit was not saved. Untick the finding "
+        "to keep the problem on the visit, and tell the grid's workers."
     )
 
 
-def save_ledger_subject(*, subject: LedgerSubject, team: Iterable[Any], by: Any) -> LedgerSubject:
+def save_ledger_subject(*, subject: LedgerSubject, team: Iterable[User], by: User) -> LedgerSubject:
     """Create or change a ledger subject with its responsible team (包保). Unless the rule is
     custom, it follows the management level. simple_history records who changed what."""
     team = list(team)
     with transaction.atomic():
         subject.apply_default_rule()
         subject.has_team = bool(team)
-        subject._history_user = by
+        set_history_author(subject, by)
         subject.save()
         subject.team.set(team)
     return subject
@@ -80,13 +88,13 @@ def refresh_has_team(subjects: models.QuerySet) -> int:
     return subjects.update(has_team=Exists(links))
 
 
-def end_ledger_subject(*, subject: LedgerSubject, left_on: datetime.date, by: Any) -> LedgerSubject:
+def end_ledger_subject(*, subject: LedgerSubject, left_on: datetime.date, by: User) -> LedgerSubject:
     """The subject leaves the ledger on `left_on` (its reminders end then); the line and its
     visits stay, as the trace of the work."""
     with transaction.atomic():
         current = LedgerSubject.objects.select_for_update().get(pk=subject.pk)
         current.left_on = left_on
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["left_on"])
     return current
 
@@ -94,10 +102,10 @@ def end_ledger_subject(*, subject: LedgerSubject, left_on: datetime.date, by: An
 def record_visit(
     *,
     subject: LedgerSubject,
-    by: Any,
+    by: User,
     way: str,
     visited_at: datetime.datetime | None = None,
-    workers: Iterable[Any] = (),
+    workers: Iterable[User] = (),
     joint_department: Department | None = None,
     found: str = "",
     help_given: str = "",
@@ -166,7 +174,7 @@ def record_visit(
     return visit
 
 
-def correct_visit(*, visit: Visit, by: Any, correction_reason: str, **values: Any) -> Visit:
+def correct_visit(*, visit: Visit, by: User, correction_reason: str, **values: Any) -> Visit:
     """Correct a visit: a new visit of the same subject that replaces it in every count and
     says why. The original stays as it was. A visit is corrected once; to change it again,
     correct the correction."""
@@ -193,13 +201,8 @@ class DueLine:
 def due_set(day: datetime.date) -> dict[int, DueLine]:
     """Every subject in the ledger that needs a visit on the day (due or overdue), computed in
     one SQL query (LedgerSubjectQuerySet.with_status), by primary key."""
-    rows = (
-        LedgerSubject.objects.active(day)
-        .with_status(day)
-        .needing_visits()
-        .values_list(
-            "pk", "name", "kind", "grid_id", "resident_id", "group", "is_overdue", "visits_needed", "period_last_day"
-        )
+    rows = LedgerSubject.objects.in_status(LedgerStatus.NEEDS_VISIT, day).values_list(
+        "pk", "name", "kind", "grid_id", "resident_id", "group", "is_overdue", "visits_needed", "period_last_day"
     )
     return {row[0]: DueLine(*row) for row in rows.iterator(chunk_size=20_000)}
 
@@ -226,14 +229,14 @@ def _care_of(due: dict[int, DueLine], day: datetime.date) -> dict[int, list[int]
     return care
 
 
-def _group_sight(day: datetime.date, people: list[Any]) -> GroupSight:
+def _group_sight(day: datetime.date, people: list[User]) -> GroupSight:
     """The people registry's group rule (GroupMembership.objects.visible_to) for all these
     people over the memberships of the residents in the ledger on the day, in three queries."""
     in_ledger = LedgerSubject.objects.active(day).filter(resident__isnull=False).order_by().values("resident_id")
     return GroupMembership.objects.filter(resident_id__in=in_ledger).sight(people)
 
 
-def _visible_lines(person: Any, subject_ids: list[int], due: dict[int, DueLine], sight: GroupSight) -> list[DueLine]:
+def _visible_lines(person: User, subject_ids: list[int], due: dict[int, DueLine], sight: GroupSight) -> list[DueLine]:
     """The lines among these that the person may see, for lines known to be in the person's
     scope (what someone who works for the community has in their care; the grids of the
     branches a secretary leads): the ledger rule's group half (groups_visible_to): key
@@ -241,11 +244,12 @@ def _visible_lines(person: Any, subject_ids: list[int], due: dict[int, DueLine],
     return [
         due[pk]
         for pk in subject_ids
-        if due[pk].kind == SubjectKind.KEY_ENTERPRISE or sight.sees(person, due[pk].resident_id, due[pk].group)
+        if due[pk].kind == SubjectKind.KEY_ENTERPRISE
+        or ((resident_id := due[pk].resident_id) is not None and sight.sees(person, resident_id, due[pk].group))
     ]
 
 
-def _worker_reminder(person: Any, lines: list[DueLine], day: datetime.date, url: str) -> Message:
+def _worker_reminder(person: User, lines: list[DueLine], day: datetime.date, url: str) -> Message:
     """One person's reminder: their due and overdue subjects, overdue first."""
     lines = sorted(lines, key=lambda line: (not line.is_overdue, line.period_last_day, line.name, line.pk))
     overdue = sum(1 for line in lines if line.is_overdue)
@@ -273,7 +277,7 @@ def _worker_reminder(person: Any, lines: list[DueLine], day: datetime.date, url:
 
 
 def _overdue_summary(
-    secretary: Any, grids: list[tuple[int, str]], counts: Counter[int], day: datetime.date, url: str
+    secretary: User, grids: list[tuple[int, str]], counts: Counter[int], day: datetime.date, url: str
 ) -> Message:
     """A branch secretary's summary: the overdue subjects they may see, per grid of their branches."""
     total = sum(counts.values())

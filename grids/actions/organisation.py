@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from grids.models import (
     GridAssignment,
 )
+from shanglong.history import set_history_author
+from shanglong.models import User
 from shanglong.refusals import Conflict
 
 
 class AssignmentAlreadyEnded(Conflict):
     """Someone else ended the assignment (earlier) while this person was looking at it."""
 
+    code = "assignment_already_ended"
+    message = gettext_lazy("This assignment had already ended; nothing was changed.")
 
-def end_assignment(*, assignment: GridAssignment, until: datetime.date, by: Any) -> GridAssignment:
+
+def end_assignment(*, assignment: GridAssignment, until: datetime.date, by: User) -> GridAssignment:
     """End a person's duty in a grid: `until` is their last day on duty.
 
     The row is re-read under a lock; an assignment that already ended before today is left as
@@ -29,6 +34,6 @@ def end_assignment(*, assignment: GridAssignment, until: datetime.date, by: Any)
         if current.until is not None and current.until < timezone.localdate():
             raise AssignmentAlreadyEnded
         current.until = until
-        current._history_user = by  # simple_history records who ended it
+        set_history_author(current, by)  # simple_history records who ended it
         current.save(update_fields=["until"])
     return current

@@ -3,21 +3,21 @@ the API both write through this)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import (
+    InWorkRegistration,
     InWorkReport,
     ReportAlreadySent,
     ServiceHours,
 )
+from shanglong.models import User
 
 
-def mark_in_work_report_sent(*, registration: Any, year: int, by: Any, note: str = "") -> Any:
+def mark_in_work_report_sent(*, registration: InWorkRegistration, year: int, by: User, note: str = "") -> InWorkReport:
     """Record that the year's report of an in-work member's service (the hours summed in SQL at
     this moment, and the tasks) was sent back to their employer's party organisation, by whom
     and when. The first sending stays: marking it again raises ReportAlreadySent."""

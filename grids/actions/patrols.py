@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, ProtectedError
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from grids.access import may_patrol
 from grids.models import (
     MAX_FINDING_PHOTOS,
     Checklist,
@@ -29,49 +30,51 @@ from grids.models import (
     SiteType,
     checklist_templates,
 )
-from grids.models.patrols import may_patrol
+from grids.models.patrols import (  # the refusals of the finding's workflow live beside it
+    FINDING_WORKFLOW,
+    FindingAction,
+    FindingChanged,  # noqa: F401 (re-exported with the other patrol refusals)
+    FindingClosed,
+    NotYourGrid,
+    PatrolError,
+)
+from shanglong.history import set_history_author
 from shanglong.media import store_attachment
-from shanglong.refusals import ActionRefused, Conflict, NotAllowed, Refusal
-
-
-class PatrolError(Refusal):
-    """A patrol write that cannot be done as asked (each is one of the family's three kinds)."""
+from shanglong.models import User
+from shanglong.refusals import ActionRefused, Conflict
 
 
 class PatrolAlreadyEnded(PatrolError, Conflict):
+    code = "patrol_already_ended"
     message = gettext_lazy("This patrol has already ended; nothing was changed.")
 
 
-class NotYourGrid(PatrolError, NotAllowed):
-    message = gettext_lazy("You can patrol and record findings only in the grids you are on duty in.")
-
-
 class ItemNotOnPatrol(PatrolError, ActionRefused):
+    code = "item_not_on_patrol"
     message = gettext_lazy("This item is not on the checklist of this patrol.")
+    field = "item"
 
 
 class FindingAlreadyFollowedUp(PatrolError, Conflict):
+    code = "finding_already_followed_up"
     message = gettext_lazy("The finding of this item is already being followed up, so the item stays failed.")
 
 
-class FindingClosed(PatrolError, Conflict):
-    message = gettext_lazy("This finding is closed; nothing was changed.")
-
-
-class FindingChanged(PatrolError, Conflict):
-    message = gettext_lazy("Someone else followed up this finding meanwhile. Read their note and try again.")
-
-
 class CompoundNotInGrid(PatrolError, ActionRefused):
+    code = "compound_not_in_grid"
     message = gettext_lazy("This compound is not in the finding's grid.")
+    field = "compound"
 
 
 class TooManyPhotos(PatrolError, ActionRefused):
+    code = "too_many_photos"
+    field = "photos"
+
     def __str__(self) -> str:
         return gettext_lazy("A finding can carry at most %(count)d photos.") % {"count": MAX_FINDING_PHOTOS}
 
 
-def _require_patrollable(grid: Grid, by: Any) -> None:
+def _require_patrollable(grid: Grid, by: User) -> None:
     if not may_patrol(by, grid.pk):
         raise NotYourGrid
 
@@ -82,7 +85,7 @@ def ensure_checklist(*, grid: Grid) -> Checklist:
     return checklist
 
 
-def apply_checklist_template(*, grid: Grid, site_type: str, by: Any) -> list[ChecklistItem]:
+def apply_checklist_template(*, grid: Grid, site_type: str, by: User) -> list[ChecklistItem]:
     """Add a site type's template items (grids/data/checklist_templates.json) to the grid's
     checklist, after its items. Idempotent: an item the template already gave the checklist,
     retired or not, is not added again. Returns the items added."""
@@ -110,7 +113,7 @@ def apply_checklist_template(*, grid: Grid, site_type: str, by: Any) -> list[Che
                 season_from=season[0],
                 season_until=season[1],
             )
-            item._history_user = by
+            set_history_author(item, by)
             item.save()
             added.append(item)
     return added
@@ -120,7 +123,7 @@ def add_checklist_item(
     *,
     grid: Grid,
     text: str,
-    by: Any,
+    by: User,
     guidance: str = "",
     site_type: str = SiteType.OTHER,
     season_from: int | None = None,
@@ -140,12 +143,12 @@ def add_checklist_item(
             season_until=season_until,
             position=last + 1,
         )
-        item._history_user = by
+        set_history_author(item, by)
         item.save()
     return item
 
 
-def move_checklist_item(*, item: ChecklistItem, up: bool, by: Any) -> bool:
+def move_checklist_item(*, item: ChecklistItem, up: bool, by: User) -> bool:
     """Move an item in use one place up or down among the items in use. The positions are
     renumbered 1..n on the way, so equal or missing positions sort themselves out. Returns
     False when it is already first (or last)."""
@@ -173,7 +176,7 @@ def move_checklist_item(*, item: ChecklistItem, up: bool, by: Any) -> bool:
     return True
 
 
-def retire_checklist_item(*, item: ChecklistItem, by: Any) -> bool:
+def retire_checklist_item(*, item: ChecklistItem, by: User) -> bool:
     """Take an item off future patrols. It stays with its results (it is never deleted once
     used). Returns False when it was already retired."""
     with transaction.atomic():
@@ -181,12 +184,12 @@ def retire_checklist_item(*, item: ChecklistItem, by: Any) -> bool:
         if current.retired_at is not None:
             return False
         current.retired_at = timezone.now()
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["retired_at"])
     return True
 
 
-def restore_checklist_item(*, item: ChecklistItem, by: Any) -> bool:
+def restore_checklist_item(*, item: ChecklistItem, by: User) -> bool:
     """Put a retired item back on the checklist, at its end."""
     with transaction.atomic():
         current = ChecklistItem.objects.select_for_update().get(pk=item.pk)
@@ -195,12 +198,12 @@ def restore_checklist_item(*, item: ChecklistItem, by: Any) -> bool:
         last = ChecklistItem.objects.filter(checklist_id=current.checklist_id).aggregate(last=Max("position"))
         current.retired_at = None
         current.position = (last["last"] or 0) + 1
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["retired_at", "position"])
     return True
 
 
-def start_patrol(*, grid: Grid, by: Any) -> tuple[Patrol, bool]:
+def start_patrol(*, grid: Grid, by: User) -> tuple[Patrol, bool]:
     """Start a patrol of one of the person's grids, or return the one they have open there
     (a second tap on Start, or a second device, resumes it). Returns (patrol, created)."""
     _require_patrollable(grid, by)
@@ -216,7 +219,7 @@ def start_patrol(*, grid: Grid, by: Any) -> tuple[Patrol, bool]:
         return Patrol.objects.create(grid=grid, started_by=by), True
 
 
-def end_patrol(*, patrol: Patrol, by: Any) -> Patrol:
+def end_patrol(*, patrol: Patrol, by: User) -> Patrol:
     """End a patrol. A guarded update: ending an ended patrol changes nothing and raises
     PatrolAlreadyEnded, so the caller can say so."""
     now = timezone.now()
@@ -241,11 +244,11 @@ def _withdraw_finding(finding: Finding) -> None:
     except ProtectedError as error:  # something (a visit, later a case) points at it already
         raise FindingAlreadyFollowedUp from error
     for stored in files:
-        transaction.on_commit(lambda stored=stored: stored.delete(save=False))
+        transaction.on_commit(partial(stored.delete, save=False))
 
 
 def mark_patrol_item(
-    *, patrol: Patrol, item: ChecklistItem, outcome: str, by: Any
+    *, patrol: Patrol, item: ChecklistItem, outcome: str, by: User
 ) -> tuple[PatrolResult, Finding | None]:
     """Mark one item of an open patrol pass, fail or not applicable.
 
@@ -265,7 +268,7 @@ def mark_patrol_item(
             try:
                 with transaction.atomic():
                     result = PatrolResult(patrol=locked, item=item, outcome=outcome, marked_by=by)
-                    result._history_user = by
+                    set_history_author(result, by)
                     result.save()
             except IntegrityError:  # the other tap won the race: change its row instead
                 result = PatrolResult.objects.select_for_update().get(patrol=locked, item=item)
@@ -277,7 +280,7 @@ def mark_patrol_item(
             result.outcome = outcome
             result.marked_by = by
             result.marked_at = timezone.now()
-            result._history_user = by
+            set_history_author(result, by)
             result.save(update_fields=["outcome", "marked_by", "marked_at"])
         if outcome == Outcome.FAIL and finding is None:
             finding = Finding.objects.create(
@@ -287,7 +290,7 @@ def mark_patrol_item(
     return result, finding
 
 
-def _store_photos(finding: Finding, photos: Iterable[UploadedFile], by: Any) -> int:
+def _store_photos(finding: Finding, photos: Iterable[UploadedFile], by: User) -> int:
     photos = [photo for photo in photos if photo]
     if not photos:
         return 0
@@ -301,7 +304,7 @@ def _store_photos(finding: Finding, photos: Iterable[UploadedFile], by: Any) -> 
 def describe_finding(
     *,
     finding: Finding,
-    by: Any,
+    by: User,
     description: str | None = None,
     place: str | None = None,
     compound: Compound | None = None,
@@ -348,7 +351,7 @@ def describe_finding(
 def record_finding(
     *,
     grid: Grid,
-    by: Any,
+    by: User,
     description: str,
     place: str = "",
     compound: Compound | None = None,
@@ -378,26 +381,24 @@ def record_finding(
 
 
 def follow_up_finding(
-    *, finding: Finding, note: str, close: bool, by: Any, version: int | None = None
+    *,
+    finding: Finding,
+    note: str,
+    close: bool,
+    by: User,
+    version: int | None = None,
+    attachments: Iterable[UploadedFile] = (),
 ) -> FindingFollowUp:
     """Append a follow-up to an unresolved finding: it becomes followed up, or closed.
 
-    A guarded update on (pk, not closed, version): when someone else followed it up since the
-    person read it (version given and changed) it raises FindingChanged; a closed finding
-    raises FindingClosed. Only people who may patrol the grid follow up its findings."""
-    _require_patrollable(finding.grid, by)
-    status = FindingStatus.CLOSED if close else FindingStatus.FOLLOWED_UP
-    now = timezone.now()
-    with transaction.atomic():
-        guard = Finding.objects.filter(pk=finding.pk).exclude(status=FindingStatus.CLOSED)
-        if version is not None:
-            guard = guard.filter(version=version)
-        changed = guard.update(status=status, version=F("version") + 1, closed_at=now if close else None)
-        if not changed:
-            current = Finding.objects.get(pk=finding.pk)
-            if current.status == FindingStatus.CLOSED:
-                raise FindingClosed
-            raise FindingChanged
-        follow_up = FindingFollowUp.objects.create(finding=finding, by=by, at=now, note=note.strip(), status=status)
-    finding.refresh_from_db(fields=["status", "version", "closed_at"])
+    A step of FINDING_WORKFLOW: a guarded update on (pk, status as read, version seen), so when
+    someone else followed it up since the person read it (the version they give, else the one
+    `finding` was read with) it raises FindingChanged; a closed finding raises FindingClosed;
+    only people who may patrol the grid follow up its findings (NotYourGrid). Closing tells
+    the reporter, after commit."""
+    action = FindingAction.CLOSE if close else FindingAction.FOLLOW_UP
+    follow_up = FINDING_WORKFLOW.transition(
+        finding, action=action, by=by, note=note, version=version, attachments=attachments, images_only=True
+    )
+    assert isinstance(follow_up, FindingFollowUp)
     return follow_up

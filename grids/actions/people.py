@@ -9,9 +9,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from grids.models import (
     AFTERCARE_YEARS,
@@ -30,7 +32,8 @@ from grids.models import (
 from grids.models.people import export_deciders, years_after
 from shanglong import roles
 from shanglong.actions import record_access
-from shanglong.models import AccessAction
+from shanglong.history import set_history_author
+from shanglong.models import AccessAction, User
 from shanglong.notifications import Message, notify
 from shanglong.refusals import Conflict, NotAllowed
 
@@ -45,7 +48,7 @@ def find_or_create_dwelling(*, compound: Compound, building: str, unit: str, roo
     return dwelling
 
 
-def _place_in_household(resident: Resident, *, by: Any) -> None:
+def _place_in_household(resident: Resident, *, by: User) -> None:
     """A householder leads a household at their dwelling (a new one unless they lead one
     there); a relative joins the household at their dwelling; a resident with no relation
     belongs to none. Called with the resident saved."""
@@ -53,7 +56,7 @@ def _place_in_household(resident: Resident, *, by: Any) -> None:
         household = resident.households_led.filter(dwelling_id=resident.dwelling_id).first()
         if household is None:
             household = Household(dwelling_id=resident.dwelling_id, householder=resident)
-            household._history_user = by
+            set_history_author(household, by)
             household.save()
     elif resident.relation and resident.relation != Relation.NONE:
         household = Household.objects.joinable().filter(dwelling_id=resident.dwelling_id).order_by("-pk").first()
@@ -61,18 +64,18 @@ def _place_in_household(resident: Resident, *, by: Any) -> None:
         household = None
     if resident.household_id != (household.pk if household else None):
         resident.household = household
-        resident._history_user = by
+        set_history_author(resident, by)
         resident.save(update_fields=["household"])
 
 
-def save_resident(*, resident: Resident, id_number: str | None, by: Any) -> Resident:
+def save_resident(*, resident: Resident, id_number: str | None, by: User) -> Resident:
     """Create or change a resident (the form or serializer has checked the values): the
     identity number and its keyed hash are set together, and the resident is placed in the
     household at their address. simple_history records who changed what."""
     with transaction.atomic():
         if id_number:
             resident.set_identity_number(id_number)
-        resident._history_user = by
+        set_history_author(resident, by)
         resident.save()
         _place_in_household(resident, by=by)
     return resident
@@ -81,8 +84,12 @@ def save_resident(*, resident: Resident, id_number: str | None, by: Any) -> Resi
 class ResidentAlreadyMovedOut(Conflict):
     """The resident had already moved out; moving them out again would rewrite the record."""
 
+    code = "resident_already_moved_out"
+    message = gettext_lazy("This resident had already moved out; nothing was changed.")
+    field = "moved_out"
 
-def move_out_resident(*, resident: Resident, on: datetime.date, by: Any) -> Resident:
+
+def move_out_resident(*, resident: Resident, on: datetime.date, by: User) -> Resident:
     """Record that a resident left (the record stays, with the date); their open group
     memberships and tenancies end the same day."""
     with transaction.atomic():
@@ -92,28 +99,28 @@ def move_out_resident(*, resident: Resident, on: datetime.date, by: Any) -> Resi
         if current.moved_in and on < current.moved_in:
             raise ValidationError(_("The moving-out date cannot be before the moving-in date."))
         current.moved_out = on
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["moved_out"])
         for membership in GroupMembership.objects.filter(resident=current).filter(
             Q(until__isnull=True) | Q(until__gt=on)
         ):
             membership.until = max(on, membership.since)
-            membership._history_user = by
+            set_history_author(membership, by)
             membership.save(update_fields=["until"])
         for tenancy in Tenancy.objects.filter(tenant=current).filter(Q(until__isnull=True) | Q(until__gt=on)):
             tenancy.until = max(on, tenancy.since)
-            tenancy._history_user = by
+            set_history_author(tenancy, by)
             tenancy.save(update_fields=["until"])
     return current
 
 
-def record_group_membership(*, membership: GroupMembership, by: Any) -> GroupMembership:
+def record_group_membership(*, membership: GroupMembership, by: User) -> GroupMembership:
     """Record (or change) a resident's membership of a special group or the key persons. The
     aftercare of a released prisoner ends five years after release when no end is given."""
     if membership.kind == GroupKind.RELEASED_PRISONER and membership.until is None:
         membership.until = years_after(membership.since, AFTERCARE_YEARS)
     membership.full_clean()
-    membership._history_user = by
+    set_history_author(membership, by)
     membership.save()
     return membership
 
@@ -121,8 +128,11 @@ def record_group_membership(*, membership: GroupMembership, by: Any) -> GroupMem
 class MembershipAlreadyEnded(Conflict):
     """Someone ended the membership (earlier) while this person was looking at it."""
 
+    code = "membership_already_ended"
+    message = gettext_lazy("This membership had already ended; nothing was changed.")
 
-def end_group_membership(*, membership: GroupMembership, until: datetime.date, by: Any) -> GroupMembership:
+
+def end_group_membership(*, membership: GroupMembership, until: datetime.date, by: User) -> GroupMembership:
     """Record that a resident left a group: `until` is the last day. The record stays."""
     with transaction.atomic():
         current = GroupMembership.objects.select_for_update().get(pk=membership.pk)
@@ -131,32 +141,32 @@ def end_group_membership(*, membership: GroupMembership, until: datetime.date, b
         if until < current.since:
             raise ValidationError(_("The end of a membership cannot be before its start."))
         current.until = until
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["until"])
     return current
 
 
-def record_tenancy(*, tenancy: Tenancy, by: Any) -> Tenancy:
+def record_tenancy(*, tenancy: Tenancy, by: User) -> Tenancy:
     """Record a rented flat: the dwelling, its owner, the tenant and the dates."""
     tenancy.full_clean()
-    tenancy._history_user = by
+    set_history_author(tenancy, by)
     tenancy.save()
     return tenancy
 
 
-def end_tenancy(*, tenancy: Tenancy, until: datetime.date, by: Any) -> Tenancy:
+def end_tenancy(*, tenancy: Tenancy, until: datetime.date, by: User) -> Tenancy:
     """Record the last day of a rented flat: the tenancy keeps its record."""
     with transaction.atomic():
         current = Tenancy.objects.select_for_update().get(pk=tenancy.pk)
         if until < current.since:
             raise ValidationError(_("The end of a tenancy cannot be before its start."))
         current.until = until
-        current._history_user = by
+        set_history_author(current, by)
         current.save(update_fields=["until"])
     return current
 
 
-def reveal_resident_field(*, resident: Resident, field: str, request: Any) -> str:
+def reveal_resident_field(*, resident: Resident, field: str, request: HttpRequest) -> str:
     """Show one masked value of a resident (identity number or mobile) in full to a person
     entitled to it, and record it in the access log. Raises PermissionDenied otherwise."""
     if field not in REVEALABLE_FIELDS:
@@ -171,15 +181,15 @@ EXPORT_REQUEST_KIND = "export_request"
 EXPORT_DECISION_KIND = "export_decision"
 
 
-def can_request_unmasked_export(user: Any) -> bool:
+def can_request_unmasked_export(user: User) -> bool:
     """Who may ask for an unmasked export: community staff and grid workers of a community."""
     return bool(user.community_id) and (roles.is_community_staff(user) or roles.is_grid_worker(user))
 
 
-def request_unmasked_export(*, by: Any, reason: str) -> ExportApproval:
+def request_unmasked_export(*, by: User, reason: str) -> ExportApproval:
     """Ask for one unmasked export of the residents registry; those who may decide (the
     community admin, the subdistrict's staff) are told in their inbox."""
-    if not can_request_unmasked_export(by):
+    if not can_request_unmasked_export(by) or by.community_id is None:
         raise PermissionDenied(_("Only community staff and grid workers may ask for an unmasked export."))
     with transaction.atomic():
         approval = ExportApproval.objects.create(community_id=by.community_id, requested_by=by, reason=reason.strip())
@@ -201,9 +211,12 @@ def request_unmasked_export(*, by: Any, reason: str) -> ExportApproval:
 class ExportAlreadyDecided(Conflict):
     """The request was approved or refused already (by someone else, or in another tab)."""
 
+    code = "export_already_decided"
+    message = gettext_lazy("This request was already decided; nothing was changed.")
+
 
 def decide_export_request(
-    *, approval: ExportApproval, approve: bool, by: Any, hours: int = EXPORT_APPROVAL_HOURS
+    *, approval: ExportApproval, approve: bool, by: User, hours: int = EXPORT_APPROVAL_HOURS
 ) -> ExportApproval:
     """The community admin approves (valid for `hours`, for one export) or refuses a request.
     Nobody approves their own request."""
@@ -244,10 +257,16 @@ def decide_export_request(
 
 
 class ExportRefused(NotAllowed):
-    """An unmasked export without a usable approval; `message` says what to do."""
+    """An unmasked export without a usable approval; the message says what to do."""
+
+    code = "export_not_approved"
+    message = gettext_lazy(
+        "An export with full identity numbers and phone numbers needs the community admin's approval. "
+        "Ask for it on the export requests page; an approval is valid for one export."
+    )
 
 
-def claim_export_approval(*, by: Any) -> ExportApproval:
+def claim_export_approval(*, by: User) -> ExportApproval:
     """Use one of the person's approved, unused, valid approvals (single use: a guarded
     update, so two exports at once cannot share it). Raises ExportRefused when there is none."""
     now = timezone.now()
@@ -255,9 +274,4 @@ def claim_export_approval(*, by: Any) -> ExportApproval:
         if ExportApproval.objects.filter(pk=approval.pk, used_at__isnull=True).update(used_at=now):
             approval.used_at = now
             return approval
-    raise ExportRefused(
-        _(
-            "An export with full identity numbers and phone numbers needs the community admin's approval. "
-            "Ask for it on the export requests page; an approval is valid for one export."
-        )
-    )
+    raise ExportRefused

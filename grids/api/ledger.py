@@ -25,24 +25,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids import actions
+from grids.access import editable_grid_ids
 from grids.api.patrols import checked_photos
 from grids.models import (
     SENSITIVE_KINDS,
     Grid,
     GroupMembership,
+    LedgerStatus,
     LedgerSubject,
     Visit,
     VisitWay,
-    editable_grid_ids,
 )
-from shanglong import roles
 from shanglong.api import (
     NO_DELETE,
     ScopedFilterSet,
@@ -51,6 +51,7 @@ from shanglong.api import (
     ScopedRelatedField,
     ScopedViewSetMixin,
     api_router,
+    run_model_clean,
 )
 from shanglong.forms import AttachmentField
 from shanglong.models import User
@@ -126,17 +127,15 @@ class LedgerSubjectSerializer(StandingFields, ScopedModelSerializer):
                 raise serializers.ValidationError(
                     {"group": [_("This resident is not in this group, as far as you see.")]}
                 )
-            home = Grid.objects.filter(
-                compounds__residential_buildings__dwellings__residents=current["resident"]
-            ).first()
+            line = LedgerSubject(kind=kind)
+            for name in ("name", "department", "level", "rule_is_custom"):
+                setattr(line, name, attrs.get(name, getattr(instance, name, None)))
+            line.follow_membership(membership)
+            home = line.grid if line.grid_id is not None else None
             if current["grid"] is not None and home is not None and current["grid"].pk != home.pk:
                 raise serializers.ValidationError({"grid": [_("A group member's line is in the grid they live in.")]})
-            attrs["grid"] = current["grid"] = home
-            attrs.setdefault("department", getattr(instance, "department", None) or membership.department)
-            if not attrs.get("level") and instance is None:
-                attrs["level"] = membership.level or "normal"
-            if not (attrs.get("name") or getattr(instance, "name", "")):
-                attrs["name"] = current["resident"].name
+            attrs.update(name=line.name, grid=home, department=line.department, level=line.level)
+            current["grid"] = home
         if current["grid"] is None:
             raise serializers.ValidationError({"grid": [_("Choose the grid.")]})
         for name, message in (("name", _("Give the name.")), ("level", _("Choose the management level."))):
@@ -144,24 +143,18 @@ class LedgerSubjectSerializer(StandingFields, ScopedModelSerializer):
                 raise serializers.ValidationError({name: [message]})
         if not Grid.objects.filter(pk=current["grid"].pk, pk__in=editable_grid_ids(user)).exists():
             raise serializers.ValidationError({"grid": [_("You do not keep the ledger of this grid.")]})
-        probe = LedgerSubject()
-        if instance is not None:
-            for field in LedgerSubject._meta.concrete_fields:
-                setattr(probe, field.attname, getattr(instance, field.attname))
-        for name, value in attrs.items():
-            if name != "team":
-                setattr(probe, name, value)
-        try:
-            probe.clean()
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+        run_model_clean(self, attrs)
         return attrs
+
+
+# The API's statuses: without one, every subject (in the ledger or not) is listed.
+LEDGER_API_STATUSES = (LedgerStatus.DUE, LedgerStatus.OVERDUE, LedgerStatus.LEFT)
 
 
 class LedgerSubjectFilterSet(ScopedFilterSet):
     status = django_filters.ChoiceFilter(
         method="filter_status",
-        choices=[("due", _("Due this period")), ("overdue", _("Overdue")), ("left", _("Left the ledger"))],
+        choices=[(status.value, status.label) for status in LEDGER_API_STATUSES],
         label=_("Status"),
     )
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Name contains"))
@@ -171,13 +164,7 @@ class LedgerSubjectFilterSet(ScopedFilterSet):
         fields = ["grid", "kind", "group", "level", "period"]
 
     def filter_status(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
-        if value == "left":
-            return queryset.filter(left_on__lte=timezone.localdate())
-        if value == "due":
-            return queryset.due()
-        if value == "overdue":
-            return queryset.overdue()
-        return queryset
+        return queryset.in_status(value) if value else queryset
 
 
 class LedgerSubjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
@@ -194,12 +181,6 @@ class LedgerSubjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_status().order_by("grid_id", "kind", "name", "pk")
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if obj is None:
-            return Grid.objects.filter(pk__in=editable_grid_ids(user)).exists()
-        return LedgerSubject.objects.editable_by(user).filter(pk=obj.pk).exists()
 
     def _save(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -372,25 +353,11 @@ class VisitViewSet(
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("-visited_at", "-pk")
 
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if getattr(user, "is_superuser", False):
-            return True
-        if roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
-            return False
-        # Without a row: whether the person has any subject to visit at all (one query).
-        subjects = LedgerSubject.objects.visitable_by(user)
-        return subjects.exists() if obj is None else subjects.filter(pk=obj.subject_id).exists()
-
     def _record(self, **values: Any) -> Visit:
-        try:
-            with transaction.atomic():
-                visit = values.pop("action")(**values)
-                self.check_written_in_scope(visit)
-        except actions.NotYourSubject as error:
-            raise serializers.ValidationError({"subject": [str(error)]}) from error
-        except actions.FindingNotAllowed as error:
-            raise serializers.ValidationError({"raise_finding": [str(error)]}) from error
+        # NotYourSubject and FindingNotAllowed (403, naming their field) rise to api_exception_handler.
+        with transaction.atomic():
+            visit = values.pop("action")(**values)
+            self.check_written_in_scope(visit)
         return self.get_queryset().get(pk=visit.pk)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
@@ -410,17 +377,14 @@ class VisitViewSet(
         visit = self.get_object()
         serializer = VisitCorrectionSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        try:
-            correction = self._record(
-                action=actions.correct_visit,
-                visit=visit,
-                by=request.user,
-                correction_reason=serializer.validated_data["correction_reason"],
-                **_visit_values(serializer.validated_data),
-                **_uploads(request),
-            )
-        except actions.VisitAlreadyCorrected as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        correction = self._record(
+            action=actions.correct_visit,
+            visit=visit,
+            by=request.user,
+            correction_reason=serializer.validated_data["correction_reason"],
+            **_visit_values(serializer.validated_data),
+            **_uploads(request),
+        )
         return Response(VisitSerializer(correction, context=self.get_serializer_context()).data, status=201)
 
 
@@ -473,10 +437,8 @@ class LedgerDueViewSet(ScopedReadOnlyViewSet):
         day = timezone.localdate()
         if self.request.query_params.get("scope") != "all":
             queryset = queryset.in_care_of(self.request.user, day)
-        return (
-            queryset.with_status(day)
-            .needing_visits()
-            .order_by("-is_overdue", "-is_due_today", "period_last_day", "name", "pk")
+        return queryset.in_status(LedgerStatus.NEEDS_VISIT, day).order_by(
+            "-is_overdue", "-is_due_today", "period_last_day", "name", "pk"
         )
 
 

@@ -3,8 +3,9 @@ boundaries), grid assignments and compounds.
 
 Reads are scoped by each model's visible_to (through shanglong.api's scoped viewsets); every
 relation offered is bounded the same way; writes are for community staff, on their own
-community's rows. The checks are the same as the pages': Grid.clean and PartyOrganisation.clean
-(geometry, branch), grids.geometry.place_compound (a compound's grid from its point).
+community's rows (the models' editable_by: grids.access, column "edit registry"). The checks
+are the same as the pages': Grid.clean and PartyOrganisation.clean (geometry, branch),
+grids.geometry.place_compound (a compound's grid from its point).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework.request import Request
 
 from grids import geometry
 from grids.models import (
@@ -35,28 +35,6 @@ from shanglong.api import (
     run_model_clean,
 )
 
-# --- Shared --------------------------------------------------------------------------------
-
-
-class CommunityStaffWrites:
-    """Writes: a superuser, or community staff on rows of their own community."""
-
-    community_path: str = "community_id"
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if getattr(user, "is_superuser", False):
-            return True
-        if not roles.is_community_staff(user) or user.community_id is None:
-            return False
-        if obj is None:
-            return True
-        target: Any = obj
-        for part in self.community_path.split("."):
-            target = getattr(target, part)
-        return target == user.community_id
-
-
 # --- Party organisations -------------------------------------------------------------------
 
 
@@ -67,17 +45,8 @@ class PartyOrganisationSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        community = attrs.get("community", getattr(self.instance, "community", None))
         if self.instance is not None and "community" in attrs and attrs["community"] != self.instance.community:
             raise serializers.ValidationError({"community": [_("An organisation cannot move to another community.")]})
-        name = attrs.get("name", getattr(self.instance, "name", None))
-        taken = PartyOrganisation.objects.filter(community=community, name=name)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if community is not None and name and taken.exists():
-            raise serializers.ValidationError(
-                {"name": [_("%(community)s already has an organisation of this name.") % {"community": community}]}
-            )
         run_model_clean(self, attrs)
         return attrs
 
@@ -88,7 +57,7 @@ class PartyOrganisationFilterSet(ScopedFilterSet):
         fields = ["community", "kind", "parent"]
 
 
-class PartyOrganisationViewSet(CommunityStaffWrites, ScopedModelViewSet):
+class PartyOrganisationViewSet(ScopedModelViewSet):
     """The community's party organisations (committee, joint committee, branches, unit
     organisations). Organisations are referred to by grids and history: not deleted here."""
 
@@ -112,28 +81,14 @@ class GridSerializer(ScopedModelSerializer):
     class Meta:
         model = Grid
         fields = ["id", "community", "code", "name", "branch", "boundary", "is_active"]
-        # The unique (community, code) check is done in validate(), with a message for people.
+        # The unique (community, code) check is the constraint's, through run_model_clean.
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "community" in attrs and attrs["community"] != self.instance.community:
             raise serializers.ValidationError({"community": [_("A grid cannot move to another community.")]})
-        community = attrs.get("community", getattr(self.instance, "community", None))
-        code = (attrs.get("code", getattr(self.instance, "code", "")) or "").strip()
         if "code" in attrs:
-            attrs["code"] = code
-        taken = Grid.objects.filter(community=community, code=code)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if community is not None and code and taken.exists():
-            raise serializers.ValidationError(
-                {
-                    "code": [
-                        _("%(community)s already has a grid with the code %(code)s. Choose another code.")
-                        % {"community": community, "code": code}
-                    ]
-                }
-            )
+            attrs["code"] = (attrs["code"] or "").strip()
         run_model_clean(self, attrs)
         return attrs
 
@@ -144,7 +99,7 @@ class GridFilterSet(ScopedFilterSet):
         fields = ["community", "branch", "code", "is_active"]
 
 
-class GridViewSet(CommunityStaffWrites, ScopedModelViewSet):
+class GridViewSet(ScopedModelViewSet):
     """Grids with their GeoJSON boundaries. A bad polygon, one outside the community or a
     duplicate code is a 400 that says why. Grids end by is_active, they are not deleted."""
 
@@ -203,7 +158,7 @@ class GridAssignmentFilterSet(ScopedFilterSet):
         return current if value else queryset.exclude(pk__in=current.values("pk"))
 
 
-class GridAssignmentViewSet(CommunityStaffWrites, ScopedModelViewSet):
+class GridAssignmentViewSet(ScopedModelViewSet):
     """Who is on duty in which grid. A duty ends by setting `until` (its last day); the record
     stays, so there is no delete."""
 
@@ -211,7 +166,6 @@ class GridAssignmentViewSet(CommunityStaffWrites, ScopedModelViewSet):
     serializer_class = GridAssignmentSerializer
     filterset_class = GridAssignmentFilterSet
     select_related = ("grid",)
-    community_path = "grid.community_id"
     http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
@@ -251,12 +205,7 @@ class CompoundSerializer(ScopedModelSerializer):
             community=community,
         )
         attrs["grid"] = grid
-        name = attrs.get("name", getattr(self.instance, "name", None))
-        taken = Compound.objects.filter(grid=grid, name=name)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError({"name": [_("This grid already has a compound of this name.")]})
+        run_model_clean(self, attrs)
         return attrs
 
 
@@ -266,14 +215,13 @@ class CompoundFilterSet(ScopedFilterSet):
         fields = ["grid"]
 
 
-class CompoundViewSet(CommunityStaffWrites, ScopedModelViewSet):
+class CompoundViewSet(ScopedModelViewSet):
     """Residential compounds. Leave out the grid to have it found from the position."""
 
     scoped_model = Compound
     serializer_class = CompoundSerializer
     filterset_class = CompoundFilterSet
     select_related = ("grid",)
-    community_path = "grid.community_id"
     http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:

@@ -41,8 +41,6 @@ from grids.models import (
     Resident,
     ServiceHours,
     TaskStatus,
-    can_keep_member,
-    can_keep_party_members,
     member_organisations_for,
 )
 from shanglong.api import (
@@ -57,6 +55,7 @@ from shanglong.api import (
     as_drf_error,
     run_model_clean,
 )
+from shanglong.api_auth import refusal_api_response
 from shanglong.models import User
 from shanglong.validators import validate_optional_mobile
 
@@ -88,19 +87,6 @@ class UnitOrganisationField(ScopedRelatedField):
 
     def get_queryset(self) -> models.QuerySet:
         return PartyOrganisation.objects.visible_to(_user_of(self)).filter(kind=OrganisationKind.UNIT_ORGANISATION)
-
-
-class PartyWrites:
-    """Writes: anyone who keeps party members at all may try; a row needs its member to be
-    theirs to keep (community staff their community's, a secretary their organisation's)."""
-
-    def member_of(self, obj: Any) -> PartyMember:
-        raise NotImplementedError
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if obj is None:
-            return can_keep_party_members(request.user)
-        return can_keep_member(request.user, self.member_of(obj))
 
 
 def _unchanged(serializer: serializers.ModelSerializer, attrs: dict[str, Any], name: str, message: Any) -> None:
@@ -170,11 +156,6 @@ class PartyMemberSerializer(ScopedModelSerializer):
         name = (attrs.get("name", getattr(self.instance, "name", "")) or "").strip()
         if not name:
             attrs["name"] = resident.name if resident is not None else user.display_name
-        pk = getattr(self.instance, "pk", None)
-        if resident is not None and PartyMember.objects.filter(resident=resident).exclude(pk=pk).exists():
-            raise serializers.ValidationError({"resident": [_("This resident is already a party member.")]})
-        if user is not None and PartyMember.objects.filter(user=user).exclude(pk=pk).exists():
-            raise serializers.ValidationError({"user": [_("This account is already linked to a party member.")]})
         run_model_clean(self, attrs)
         return attrs
 
@@ -202,7 +183,7 @@ class PartyMemberFilterSet(ScopedFilterSet):
         return queryset.current() if value else queryset.former()
 
 
-class PartyMemberViewSet(PartyWrites, ScopedModelViewSet):
+class PartyMemberViewSet(ScopedModelViewSet):
     """Party members (党员). The person is a resident, a portal account, or both; the name may be
     left out to take theirs. Members end by `left_on`, they are not deleted."""
 
@@ -211,9 +192,6 @@ class PartyMemberViewSet(PartyWrites, ScopedModelViewSet):
     filterset_class = PartyMemberFilterSet
     select_related = ("organisation",)
     http_method_names = NO_DELETE
-
-    def member_of(self, obj: PartyMember) -> PartyMember:
-        return obj
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_situation().order_by("organisation_id", "name", "pk")
@@ -287,7 +265,7 @@ class MobileMembershipFilterSet(ScopedFilterSet):
         return current if value else queryset.exclude(pk__in=current.values("pk"))
 
 
-class MobileMembershipViewSet(PartyWrites, ScopedModelViewSet):
+class MobileMembershipViewSet(ScopedModelViewSet):
     """Mobile party members' records (流动党员: outflow or inflow), with the organisational life
     attended. A record ends by `until` (its last day); it is not deleted."""
 
@@ -300,9 +278,6 @@ class MobileMembershipViewSet(PartyWrites, ScopedModelViewSet):
     )
     http_method_names = NO_DELETE
 
-    def member_of(self, obj: MobileMembership) -> PartyMember:
-        return obj.member
-
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("member_id", "-since", "pk")
 
@@ -313,7 +288,7 @@ class AttendanceFilterSet(ScopedFilterSet):
         fields = ["mobile_membership", "kind", "way"]
 
 
-class OrganisationalLifeViewSet(PartyWrites, ScopedModelViewSet):
+class OrganisationalLifeViewSet(ScopedModelViewSet):
     """Organisational life (三会一课 ...) attended by mobile party members. Trace records: listed
     and added, never changed."""
 
@@ -322,9 +297,6 @@ class OrganisationalLifeViewSet(PartyWrites, ScopedModelViewSet):
     filterset_class = AttendanceFilterSet
     select_related = ("mobile_membership__member__organisation",)
     http_method_names = APPEND_ONLY
-
-    def member_of(self, obj: OrganisationalLifeAttendance) -> PartyMember:
-        return obj.mobile_membership.member
 
     def save_kwargs(self, *, creating: bool) -> dict[str, Any]:
         return {"recorded_by": self.request.user} if creating else {}
@@ -419,7 +391,7 @@ class MarkSentSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
+class InWorkRegistrationViewSet(ScopedModelViewSet):
     """In-work party members registered with the community (双报到), with the hours served in
     a year (?year=, this year by default). `report` gives a year's report; `mark-report-sent`
     records that it was sent to the employer's organisation (once per year)."""
@@ -429,9 +401,6 @@ class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
     filterset_class = InWorkRegistrationFilterSet
     select_related = ("member__organisation", "employer_organisation")
     http_method_names = NO_DELETE
-
-    def member_of(self, obj: InWorkRegistration) -> PartyMember:
-        return obj.member
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_hours(_current_year(self.request)).order_by("member_id", "-registered_on", "pk")
@@ -459,7 +428,10 @@ class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
         request=MarkSentSerializer,
         responses={
             201: InWorkReportSerializer,
-            409: inline_serializer("ReportAlreadySent", {"detail": serializers.CharField()}),
+            409: inline_serializer(
+                "ReportAlreadySent",
+                {"detail": serializers.CharField(), "code": serializers.CharField(), "sent": InWorkReportSerializer()},
+            ),
         },
     )
     @action(detail=True, methods=["post"], url_path="mark-report-sent")
@@ -477,13 +449,10 @@ class InWorkRegistrationViewSet(PartyWrites, ScopedModelViewSet):
                 note=form.validated_data["note"],
             )
         except ReportAlreadySent as already:
-            return Response(
-                {
-                    "detail": _("This report was already marked sent."),
-                    "sent": InWorkReportSerializer(already.report).data,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            # The refusal as every other, with the report that stays, so an app can show it.
+            answer = refusal_api_response(already)
+            answer.data["sent"] = InWorkReportSerializer(already.report).data
+            return answer
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
         return Response(InWorkReportSerializer(report).data, status=status.HTTP_201_CREATED)
@@ -536,7 +505,7 @@ class ClaimedTaskFilterSet(ScopedFilterSet):
         fields = ["registration", "status"]
 
 
-class ClaimedTaskViewSet(PartyWrites, ScopedModelViewSet):
+class ClaimedTaskViewSet(ScopedModelViewSet):
     """Community tasks claimed by in-work party members (认领), with the hours served on each
     (`hours_total` summed in SQL). Tasks end by status (completed, withdrawn)."""
 
@@ -546,9 +515,6 @@ class ClaimedTaskViewSet(PartyWrites, ScopedModelViewSet):
     select_related = ("registration__member__organisation",)
     prefetch_related = (Prefetch("service_hours", queryset=ServiceHours.objects.order_by("served_on", "pk")),)
     http_method_names = NO_DELETE
-
-    def member_of(self, obj: ClaimedTask) -> PartyMember:
-        return obj.registration.member
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_hours().order_by("registration_id", "claimed_on", "pk")
@@ -579,7 +545,7 @@ class ServiceHoursFilterSet(ScopedFilterSet):
         return queryset.in_year(int(value)) if value else queryset
 
 
-class ServiceHoursViewSet(PartyWrites, ScopedModelViewSet):
+class ServiceHoursViewSet(ScopedModelViewSet):
     """Hours served on claimed tasks. Trace records: listed and added, never changed."""
 
     scoped_model = ServiceHours
@@ -587,9 +553,6 @@ class ServiceHoursViewSet(PartyWrites, ScopedModelViewSet):
     filterset_class = ServiceHoursFilterSet
     select_related = ("task__registration__member__organisation",)
     http_method_names = APPEND_ONLY
-
-    def member_of(self, obj: ServiceHours) -> PartyMember:
-        return obj.task.registration.member
 
     def save_kwargs(self, *, creating: bool) -> dict[str, Any]:
         return {"recorded_by": self.request.user} if creating else {}

@@ -3,8 +3,8 @@ patrols (start, mark an item, end) and their results, findings (record, add phot
 
 Reads are scoped by each model's visible_to through its grid; every relation offered is bounded
 the same way. Writes go through grids.actions, like the pages: checklists are kept by their
-branch secretary and community staff (checklist_editable_grid_ids); patrols and findings are for
-the people who may patrol the grid (patrollable_grid_ids). A write the state refuses (ending an
+branch secretary and community staff; patrols and findings are for the people who may patrol
+the grid (the models' editable_by and writable_by, from grids.access). A write the state refuses (ending an
 ended patrol, following up a closed finding, a finding changed meanwhile) is a 409 with a
 message; nothing is changed.
 """
@@ -34,17 +34,12 @@ from grids.models import (
     Compound,
     Finding,
     FindingFollowUp,
-    Grid,
     Outcome,
-    PartyOrganisation,
     Patrol,
     PatrolResult,
     SiteType,
     checklist_templates,
-    patrollable_grid_ids,
 )
-from grids.models.patrols import may_keep_checklist, may_patrol
-from shanglong import roles
 from shanglong.api import (
     APPEND_ONLY,
     NO_DELETE,
@@ -55,24 +50,7 @@ from shanglong.api import (
     api_router,
 )
 from shanglong.validators import validate_latitude, validate_longitude
-
-# --- Who may write -------------------------------------------------------------------------
-
-
-def _may_keep_some_checklist(user: Any) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    if roles.is_community_staff(user) and user.community_id:
-        return True
-    return PartyOrganisation.objects.branches().filter(secretary_id=user.pk).exists()
-
-
-def _may_patrol_somewhere(user: Any) -> bool:
-    return Grid.objects.filter(pk__in=patrollable_grid_ids(user)).exists()
-
-
-def _conflict(error: actions.PatrolError) -> Response:
-    return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+from shanglong.workflow_api import TimelineEntrySerializer
 
 
 def checked_photos(uploads: list[Any]) -> list[Any]:
@@ -140,11 +118,6 @@ class ChecklistItemViewSet(ScopedModelViewSet):
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("checklist_id", "position", "pk")
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if obj is None:
-            return _may_keep_some_checklist(request.user)
-        return may_keep_checklist(request.user, obj.checklist.grid_id)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -236,11 +209,6 @@ class ChecklistViewSet(ScopedModelViewSet):
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("grid__community_id", "grid__code")
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if obj is None:
-            return _may_keep_some_checklist(request.user)
-        return may_keep_checklist(request.user, obj.grid_id)
 
     @extend_schema(
         request=ApplyTemplateSerializer,
@@ -374,18 +342,11 @@ class PatrolViewSet(ScopedModelViewSet):
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.with_tally().order_by("-started_at", "-pk")
 
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if obj is None:
-            return _may_patrol_somewhere(request.user)
-        return obj.is_walked_by(request.user)
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            patrol, created = actions.start_patrol(grid=serializer.validated_data["grid"], by=request.user)
-        except actions.NotYourGrid as error:
-            raise serializers.ValidationError({"grid": [str(error)]}) from error
+        # A grid the person sees but does not patrol: NotYourGrid (403) rises to api_exception_handler.
+        patrol, created = actions.start_patrol(grid=serializer.validated_data["grid"], by=request.user)
         patrol = self.get_queryset().get(pk=patrol.pk)
         body = PatrolDetailSerializer(patrol, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -407,26 +368,22 @@ class PatrolViewSet(ScopedModelViewSet):
             compound = Compound.objects.visible_to(request.user).filter(pk=data["compound"], grid=patrol.grid).first()
             if compound is None:
                 raise serializers.ValidationError({"compound": [_("This compound is not in the patrol's grid.")]})
-        try:
-            with transaction.atomic():
-                result, finding = actions.mark_patrol_item(
-                    patrol=patrol, item=item, outcome=data["outcome"], by=request.user
+        # Refusals (an item not on this patrol 400, an ended patrol 409 ...) rise to the API's handler.
+        with transaction.atomic():
+            result, finding = actions.mark_patrol_item(
+                patrol=patrol, item=item, outcome=data["outcome"], by=request.user
+            )
+            if finding is not None:
+                actions.describe_finding(
+                    finding=finding,
+                    by=request.user,
+                    description=data.get("description"),
+                    place=data.get("place"),
+                    compound=compound,
+                    merchant_name=data.get("merchant_name"),
+                    latitude=data.get("latitude"),
+                    longitude=data.get("longitude"),
                 )
-                if finding is not None:
-                    actions.describe_finding(
-                        finding=finding,
-                        by=request.user,
-                        description=data.get("description"),
-                        place=data.get("place"),
-                        compound=compound,
-                        merchant_name=data.get("merchant_name"),
-                        latitude=data.get("latitude"),
-                        longitude=data.get("longitude"),
-                    )
-        except actions.ItemNotOnPatrol as error:
-            raise serializers.ValidationError({"item": [str(error)]}) from error
-        except actions.PatrolError as error:
-            return _conflict(error)
         result = PatrolResult.objects.select_related("finding").get(pk=result.pk)
         return Response(PatrolResultSerializer(result, context=self.get_serializer_context()).data)
 
@@ -435,10 +392,7 @@ class PatrolViewSet(ScopedModelViewSet):
     def end(self, request: Request, pk: str | None = None) -> Response:
         """End the patrol. Ending an ended patrol is a 409 that changes nothing."""
         patrol = self.get_object()
-        try:
-            actions.end_patrol(patrol=patrol, by=request.user)
-        except actions.PatrolAlreadyEnded as error:
-            return _conflict(error)
+        actions.end_patrol(patrol=patrol, by=request.user)  # ended already: PatrolAlreadyEnded, a 409
         patrol = self.get_queryset().get(pk=patrol.pk)
         return Response(PatrolSerializer(patrol, context=self.get_serializer_context()).data)
 
@@ -531,6 +485,15 @@ class FindingSerializer(ScopedModelSerializer):
         return attrs
 
 
+class FindingDetailSerializer(FindingSerializer):
+    """One finding, with its timeline: the steps of its workflow (FINDING_WORKFLOW), oldest first."""
+
+    timeline = TimelineEntrySerializer(source="follow_ups", many=True, read_only=True)
+
+    class Meta(FindingSerializer.Meta):
+        fields = [*FindingSerializer.Meta.fields, "timeline"]
+
+
 class FollowUpRequestSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000)
     close = serializers.BooleanField(default=False)
@@ -561,31 +524,28 @@ class FindingViewSet(ScopedModelViewSet):
     http_method_names = APPEND_ONLY
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
-        return queryset.order_by("-reported_at", "-pk")
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return FindingSerializer if self.action == "list" else FindingDetailSerializer
 
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if obj is None:
-            return _may_patrol_somewhere(request.user)
-        return may_patrol(request.user, obj.grid_id)
+    def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        if self.action != "list":  # the timeline's attachments, one query for all its steps
+            queryset = queryset.prefetch_related("follow_ups__attachments")
+        return queryset.order_by("-reported_at", "-pk")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
-        try:
-            with transaction.atomic():
-                finding = actions.record_finding(
-                    grid=data["grid"],
-                    by=self.request.user,
-                    description=data["description"],
-                    place=data.get("place", ""),
-                    compound=data.get("compound"),
-                    merchant_name=data.get("merchant_name", ""),
-                    latitude=data.get("latitude"),
-                    longitude=data.get("longitude"),
-                )
-                self.check_written_in_scope(finding)
-        except actions.NotYourGrid as error:
-            raise serializers.ValidationError({"grid": [str(error)]}) from error
+        with transaction.atomic():  # a grid the person does not patrol: NotYourGrid (403) rises
+            finding = actions.record_finding(
+                grid=data["grid"],
+                by=self.request.user,
+                description=data["description"],
+                place=data.get("place", ""),
+                compound=data.get("compound"),
+                merchant_name=data.get("merchant_name", ""),
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+            )
+            self.check_written_in_scope(finding)
         serializer.instance = self.get_queryset().get(pk=finding.pk)
 
     @extend_schema(
@@ -594,7 +554,7 @@ class FindingViewSet(ScopedModelViewSet):
                 "FindingPhotos", {"photos": serializers.ListField(child=serializers.ImageField())}
             )
         },
-        responses=FindingSerializer,
+        responses=FindingDetailSerializer,
     )
     @action(detail=True, methods=["post"])
     def photos(self, request: Request, pk: str | None = None) -> Response:
@@ -603,32 +563,27 @@ class FindingViewSet(ScopedModelViewSet):
         uploads = checked_photos(request.FILES.getlist("photos"))
         if not uploads:
             raise serializers.ValidationError({"photos": [_("Choose at least one photo.")]})
-        try:
-            actions.describe_finding(finding=finding, by=request.user, photos=uploads)
-        except actions.TooManyPhotos as error:
-            raise serializers.ValidationError({"photos": [str(error)]}) from error
-        except actions.PatrolError as error:
-            return _conflict(error)
+        # Too many photos (400, on "photos") or a closed finding (409) rise to the API's handler.
+        actions.describe_finding(finding=finding, by=request.user, photos=uploads)
         finding = self.get_queryset().get(pk=finding.pk)
         return Response(self.get_serializer(finding).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=FollowUpRequestSerializer, responses=FindingSerializer)
+    @extend_schema(request=FollowUpRequestSerializer, responses=FindingDetailSerializer)
     @action(detail=True, methods=["post"], url_path="follow-up")
     def follow_up(self, request: Request, pk: str | None = None) -> Response:
-        """Append a follow-up note; with close=true the finding is closed. A closed finding, or
-        one changed since the version given, is a 409."""
+        """Append a follow-up note (a step of the finding's workflow); with close=true the
+        finding is closed. A closed finding, or one changed since the version given, is a 409;
+        the answer carries the finding's timeline."""
         finding = self.get_object()
         form = FollowUpRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         if not data["note"].strip():
             raise serializers.ValidationError({"note": [_("Say what was done.")]})
-        try:
-            actions.follow_up_finding(
-                finding=finding, note=data["note"], close=data["close"], by=request.user, version=data.get("version")
-            )
-        except actions.PatrolError as error:
-            return _conflict(error)
+        # A refusal (409 changed or closed, 403 not one's grid) is answered by the API's handler.
+        actions.follow_up_finding(
+            finding=finding, note=data["note"], close=data["close"], by=request.user, version=data.get("version")
+        )
         finding = self.get_queryset().get(pk=finding.pk)
         return Response(self.get_serializer(finding).data)
 

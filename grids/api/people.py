@@ -24,7 +24,6 @@ from rest_framework.response import Response
 
 from grids.actions import (
     REVEALABLE_FIELDS,
-    ResidentAlreadyMovedOut,
     move_out_resident,
     record_group_membership,
     record_tenancy,
@@ -33,14 +32,12 @@ from grids.actions import (
 )
 from grids.models import (
     Dwelling,
-    GridAssignment,
     GroupAccessRule,
     GroupKind,
     GroupMembership,
     Resident,
     ResidentialBuilding,
     Tenancy,
-    can_edit_people,
     manageable_group_kinds,
 )
 from shanglong import roles
@@ -62,21 +59,6 @@ from shanglong.validators import (
     validate_optional_mobile,
 )
 
-
-class EditableByWrites:
-    """Writes: people who keep the people registry (community staff, grid workers on duty),
-    on rows of `scoped_model.objects.editable_by(user)`."""
-
-    scoped_model: Any
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if not can_edit_people(request.user):
-            return False
-        if obj is None:
-            return True
-        return self.scoped_model.objects.editable_by(request.user).filter(pk=obj.pk).exists()
-
-
 # --- Addresses -----------------------------------------------------------------------------
 
 
@@ -87,17 +69,11 @@ class ResidentialBuildingSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        compound = attrs.get("compound", getattr(self.instance, "compound", None))
-        name = (attrs.get("name", getattr(self.instance, "name", "")) or "").strip()
-        taken = ResidentialBuilding.objects.filter(compound=compound, name=name)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError({"name": [_("This compound already has a building of this name.")]})
+        run_model_clean(self, attrs)
         return attrs
 
 
-class ResidentialBuildingViewSet(EditableByWrites, ScopedModelViewSet):
+class ResidentialBuildingViewSet(ScopedModelViewSet):
     """The buildings of the address book (标准地址), by compound."""
 
     scoped_model = ResidentialBuilding
@@ -118,16 +94,11 @@ class DwellingSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        values = {name: attrs.get(name, getattr(self.instance, name, None)) for name in ("building", "unit", "room")}
-        taken = Dwelling.objects.filter(**values)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError({"room": [_("This dwelling is already in the address book.")]})
+        run_model_clean(self, attrs)
         return attrs
 
 
-class DwellingViewSet(EditableByWrites, ScopedModelViewSet):
+class DwellingViewSet(ScopedModelViewSet):
     """Dwellings (flats and rooms) at standard addresses."""
 
     scoped_model = Dwelling
@@ -289,12 +260,14 @@ class RevealSerializer(serializers.Serializer):
     field = serializers.ChoiceField(choices=list(REVEALABLE_FIELDS))
 
 
-class ResidentViewSet(EditableByWrites, ScopedModelViewSet):
+class ResidentViewSet(ScopedModelViewSet):
     """Residents, masked. Departments see only residents in a group of their department.
     A resident who moves out stays on record: there is no delete."""
 
     scoped_model = Resident
     serializer_class = ResidentSerializer
+    # A reveal writes nothing: it is a read with an access-log line; reveal_resident_field decides.
+    read_actions = frozenset({"reveal"})
     filterset_class = ResidentFilterSet
     select_related = ("dwelling__building__compound__grid",)
     http_method_names = NO_DELETE
@@ -331,18 +304,11 @@ class ResidentViewSet(EditableByWrites, ScopedModelViewSet):
         form = MoveOutSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
+            # Moved out already: ResidentAlreadyMovedOut (409) rises to api_exception_handler.
             move_out_resident(resident=resident, on=form.validated_data["moved_out"], by=request.user)
-        except ResidentAlreadyMovedOut as error:
-            raise serializers.ValidationError({"moved_out": [_("This resident had already moved out.")]}) from error
         except DjangoValidationError as error:
             raise serializers.ValidationError({"moved_out": error.messages}) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=resident.pk)).data)
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        if getattr(self, "action", None) == "reveal":
-            # A reveal writes nothing: it is a read with a log line; reveal_resident_field decides.
-            return bool(request.user and request.user.is_authenticated)
-        return super().can_write(request, obj)
 
 
 # --- Group memberships ---------------------------------------------------------------------
@@ -415,20 +381,6 @@ class GroupMembershipViewSet(ScopedModelViewSet):
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("resident_id", "kind", "-since", "pk")
 
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if obj is not None:
-            return GroupMembership.objects.editable_by(user).filter(pk=obj.pk).exists()
-        if getattr(user, "is_superuser", False) or roles.is_community_admin(user):
-            return True
-        if roles.is_department(user) or roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
-            return False
-        # Grid workers on duty somewhere, and designated officers.
-        return (
-            GridAssignment.objects.current().filter(user_id=user.pk).exists()
-            or GroupAccessRule.objects.filter(designated_officer_id=user.pk).exists()
-        )
-
 
 # --- Rented flats --------------------------------------------------------------------------
 
@@ -458,7 +410,7 @@ class TenancySerializer(ScopedModelSerializer):
         return record_tenancy(tenancy=instance, by=self.context["request"].user)
 
 
-class TenancyViewSet(EditableByWrites, ScopedModelViewSet):
+class TenancyViewSet(ScopedModelViewSet):
     """Rented flats (出租房屋): owner, tenant and dates. A tenancy ends with `until`; no delete."""
 
     scoped_model = Tenancy
@@ -490,27 +442,15 @@ class GroupAccessRuleSerializer(ScopedModelSerializer):
 
 class GroupAccessRuleViewSet(ScopedModelViewSet):
     """The community's table of who sees which group; community staff read it, the community
-    admin changes it. Every kind has a row (created with the defaults on first use)."""
+    admin changes it. Every kind has a row (made with the defaults when the community is created)."""
 
     scoped_model = GroupAccessRule
     serializer_class = GroupAccessRuleSerializer
     filterset_fields = ["kind"]
     http_method_names = ["get", "put", "patch", "head", "options"]
 
-    def get_queryset(self) -> models.QuerySet:
-        user = self.request.user
-        if roles.is_community_staff(user) and user.community_id:
-            GroupAccessRule.objects.ensure_for(user.community)
-        return super().get_queryset()
-
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.order_by("community_id", "kind")
-
-    def can_write(self, request: Request, obj: Any = None) -> bool:
-        user = request.user
-        if obj is None:
-            return bool(getattr(user, "is_superuser", False) or roles.is_community_admin(user))
-        return GroupAccessRule.objects.editable_by(user).filter(pk=obj.pk).exists()
 
 
 def register() -> None:

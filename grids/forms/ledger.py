@@ -16,19 +16,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from grids.access import editable_grid_ids
 from grids.forms.patrols import PhotosField, PositionFields
 from grids.models import (
     COMMUNITY_WORK_ROLES,
     Grid,
     GridAssignment,
     GroupMembership,
+    LedgerStatus,
     LedgerSubject,
-    ManagementLevel,
     SubjectKind,
     Visit,
     VisitPeriod,
     VisitWay,
-    editable_grid_ids,
     kind_for_group,
 )
 from shanglong.forms import AttachmentField
@@ -274,17 +274,15 @@ class LedgerSubjectForm(forms.ModelForm):
         elif membership is not None:
             if kind_for_group(membership.kind) != kind:
                 self.add_error("membership", _("This group is of the other kind."))
-            resident = membership.resident
-            self.instance.resident = resident
-            self.instance.group = membership.kind
-            cleaned["name"] = (cleaned.get("name") or "").strip() or resident.name
-            home = self.fields["grid"].queryset.filter(compounds__residential_buildings__dwellings__residents=resident)
-            cleaned["grid"] = home.first()
-            if cleaned["grid"] is None:
+            line = self.instance
+            line.name, line.department = cleaned.get("name") or "", cleaned.get("department")
+            line.level, line.rule_is_custom = cleaned.get("level") or "", bool(cleaned.get("rule_is_custom"))
+            line.follow_membership(membership)
+            home = line.grid if line.grid_id is not None else None
+            if home is None or not self.fields["grid"].queryset.filter(pk=home.pk).exists():
+                home = None
                 self.add_error("membership", _("This resident lives in a grid you do not keep."))
-            if cleaned.get("department") is None:
-                cleaned["department"] = membership.department
-            cleaned["level"] = cleaned.get("level") or membership.level or ManagementLevel.NORMAL
+            cleaned.update(name=line.name, grid=home, department=line.department, level=line.level)
         elif self.instance.pk is None or not self.instance.resident_id:
             self.add_error("membership", _("Choose the resident and their group."))
         else:
@@ -335,11 +333,10 @@ class EndSubjectForm(forms.Form):
 # --- The list's filters --------------------------------------------------------------------
 
 
+# What the list page offers (LedgerSubjectQuerySet.in_status filters): empty is "in the ledger".
 STATUS_CHOICES = [
-    ("", _("In the ledger")),
-    ("due", _("Due this period")),
-    ("overdue", _("Overdue")),
-    ("left", _("Left the ledger")),
+    (status.value, status.label)
+    for status in (LedgerStatus.IN_LEDGER, LedgerStatus.DUE, LedgerStatus.OVERDUE, LedgerStatus.LEFT)
 ]
 
 

@@ -87,22 +87,7 @@ class GridForm(forms.ModelForm):
     def clean_code(self) -> str:
         return (self.cleaned_data.get("code") or "").strip()
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        community, code = cleaned.get("community"), cleaned.get("code")
-        if community is not None and code:
-            taken = Grid.objects.filter(community=community, code=code).exclude(pk=self.instance.pk)
-            if taken.exists():
-                # An error on the field also keeps the database constraint from adding its own.
-                self.add_error(
-                    "code",
-                    forms.ValidationError(
-                        _("%(community)s already has a grid with the code %(code)s. Choose another code."),
-                        code="duplicate_code",
-                        params={"community": community, "code": code},
-                    ),
-                )
-        return cleaned
+    # A code taken in the community is refused by the constraint (Grid.Meta), next to the code.
 
 
 class AssignmentForm(forms.ModelForm):

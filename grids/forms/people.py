@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from grids.access import editable_grid_ids
 from grids.models import (
     Compound,
     ExportStatus,
@@ -20,10 +21,10 @@ from grids.models import (
     ManagementLevel,
     Resident,
     Tenancy,
-    editable_grid_ids,
 )
 from grids.models.people import category_of, manageable_group_kinds
 from shanglong.models import Department, User
+from shanglong.roles import Role
 from shanglong.validators import (
     normalise_identity_number,
     validate_identity_document,
@@ -249,7 +250,7 @@ class GroupAccessRuleForm(forms.ModelForm):
         self.fields["designated_officer"].queryset = (
             User.objects.visible_to(editor)
             .filter(community_id=self.instance.community_id, is_active=True)
-            .filter(role__in=["community_admin", "staff", "grid_worker", "department"])
+            .filter(role__in=[Role.COMMUNITY_ADMIN, Role.STAFF, Role.GRID_WORKER, Role.DEPARTMENT])
             .order_by("full_name", "username")
         )
         self.fields["designated_officer"].label_from_instance = lambda user: f"{user.display_name} ({user.username})"

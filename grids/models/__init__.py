@@ -9,6 +9,7 @@ from grids.models.ledger import (  # noqa: F401, E402
     SENSITIVE_KINDS,
     AppendOnlyVisitError,
     LedgerCalendar,
+    LedgerStatus,
     LedgerSubject,
     LedgerSubjectQuerySet,
     Period,
@@ -33,9 +34,6 @@ from grids.models.organisation import (  # noqa: F401
     OrganisationKind,
     PartyOrganisation,
     PartyOrganisationQuerySet,
-    can_edit,
-    community_scope,
-    visible_grid_ids,
 )
 from grids.models.party import (  # noqa: F401, E402
     MEMBER_ORGANISATION_KINDS,
@@ -68,12 +66,14 @@ from grids.models.party import (  # noqa: F401, E402
     year_bounds,
 )
 from grids.models.patrols import (  # noqa: F401, E402
+    FINDING_WORKFLOW,
     MAX_FINDING_PHOTOS,
     Checklist,
     ChecklistItem,
     ChecklistItemQuerySet,
     ChecklistQuerySet,
     Finding,
+    FindingAction,
     FindingFollowUp,
     FindingFollowUpQuerySet,
     FindingQuerySet,
@@ -85,10 +85,8 @@ from grids.models.patrols import (  # noqa: F401, E402
     PatrolResultQuerySet,
     PatrolStatus,
     SiteType,
-    checklist_editable_grid_ids,
     checklist_templates,
     month_bounds,
-    patrollable_grid_ids,
 )
 from grids.models.people import (  # noqa: F401, E402
     AFTERCARE_YEARS,
@@ -115,8 +113,6 @@ from grids.models.people import (  # noqa: F401, E402
     ResidentQuerySet,
     Tenancy,
     TenancyQuerySet,
-    can_edit_people,
     category_of,
-    editable_grid_ids,
     manageable_group_kinds,
 )

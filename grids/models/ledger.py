@@ -3,7 +3,7 @@ the rule that says how often, and the visits themselves (走访), kept as a trac
 
 Rules written once:
 - `LedgerSubject.objects.visible_to(user)`: who sees which subject. A key enterprise follows the
-  grid rule (visible_grid_ids) or the responsible team (包保); a subject about a special group or
+  grid rule (grids.access.visible_grid_ids) or the responsible team (包保); a subject about a special group or
   a key person is, on top of that, visible ONLY to those who see the resident's membership of that
   group (`GroupMembership.objects.visible_to`, the people registry's one rule).
 - `LedgerSubjectQuerySet.with_status(on)`: due and overdue, computed in SQL for any number of
@@ -49,7 +49,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from grids.models.organisation import Grid, GridAssignment, visible_grid_ids
+from grids import access
+from grids.models.organisation import Grid, GridAssignment
 from grids.models.patrols import Finding
 from grids.models.people import (
     KEY_PERSON_KINDS,
@@ -58,7 +59,6 @@ from grids.models.people import (
     GroupMembership,
     ManagementLevel,
     Resident,
-    editable_grid_ids,
 )
 from shanglong import roles
 from shanglong.models import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet, Attachment, Department
@@ -97,6 +97,18 @@ class VisitRule(NamedTuple):
     visits: int
     period: str
     face_to_face_only: bool
+
+
+class LedgerStatus(models.TextChoices):
+    """A subject's standing as the ledger's status filter asks for it (see
+    LedgerSubjectQuerySet.in_status): the list page offers all but "due or overdue", the API all
+    but "in the ledger" (no filter), My day and the reminders ask for "due or overdue"."""
+
+    IN_LEDGER = "", _("In the ledger")
+    DUE = "due", _("Due this period")
+    OVERDUE = "overdue", _("Overdue")
+    NEEDS_VISIT = "needs_visit", _("Due or overdue")
+    LEFT = "left", _("Left the ledger")
 
 
 def default_visit_rule(*, level: str, group: str = "") -> VisitRule:
@@ -208,7 +220,7 @@ class LedgerSubjectQuerySet(models.QuerySet):
         """THE rule for who sees which ledger subject.
 
         Everyone who works for the community sees the subjects of the grids they may see
-        (visible_grid_ids) and those whose responsible team they are on. A subject about a
+        (access.visible_grid_ids) and those whose responsible team they are on. A subject about a
         special group or a key person is visible only where, besides, the person sees the
         resident's membership of that group (GroupMembership.objects.visible_to): the community
         admin, the grid workers on duty in the resident's grid, the responsible department and
@@ -218,7 +230,7 @@ class LedgerSubjectQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        in_scope = Q(grid_id__in=visible_grid_ids(user))
+        in_scope = Q(grid_id__in=access.visible_grid_ids(user))
         if roles.works_for_community(user):
             in_scope |= Q(pk__in=_team_links().filter(user_id=user.pk).values("ledgersubject_id"))
         return self.filter(in_scope).groups_visible_to(user)
@@ -241,10 +253,14 @@ class LedgerSubjectQuerySet(models.QuerySet):
     def editable_by(self, user: Any) -> LedgerSubjectQuerySet:
         """Who keeps a subject (adds, changes, ends it): those who see it and may change the
         registry of its grid: community staff their community's grids, grid workers the grids
-        they are on duty in today (the people registry's editable_grid_ids)."""
+        they are on duty in today (the people registry's access.editable_grid_ids)."""
         if getattr(user, "is_superuser", False):
             return self
-        return self.visible_to(user).filter(grid_id__in=editable_grid_ids(user))
+        return self.visible_to(user).filter(grid_id__in=access.editable_grid_ids(user))
+
+    def writable_by(self, user: Any) -> bool:
+        """Whether a person adds subjects at all: they keep the registry of some grid (one query)."""
+        return Grid.objects.filter(pk__in=access.editable_grid_ids(user)).exists()
 
     def visitable_by(self, user: Any) -> LedgerSubjectQuerySet:
         """The subjects a person may record a visit for: those they see, still in the ledger.
@@ -348,6 +364,26 @@ class LedgerSubjectQuerySet(models.QuerySet):
                 params,
             )
             return {grid_id: (total, due or 0, overdue or 0) for grid_id, total, due, overdue in cursor.fetchall()}
+
+    def in_status(self, status: str, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
+        """THE ledger's status filter (the list page, the API's `?status=`, My day, the
+        morning reminders), on the day: in the ledger (entered, not left); due or overdue this
+        period (with_status's flags, which already require being in the ledger); both; or left
+        (left on or before the day). The standing is annotated here unless the queryset already
+        has it (with_status, with_ledger_figures)."""
+        day = on or timezone.localdate()
+        if status == LedgerStatus.IN_LEDGER:
+            return self.active(day)
+        if status == LedgerStatus.LEFT:
+            return self.filter(left_on__lte=day)
+        subjects = self if "is_due" in self.query.annotations else self.with_status(day)
+        if status == LedgerStatus.DUE:
+            return subjects.due()
+        if status == LedgerStatus.OVERDUE:
+            return subjects.overdue()
+        if status == LedgerStatus.NEEDS_VISIT:
+            return subjects.needing_visits()
+        raise ValueError(f"Unknown ledger status: {status!r}")
 
     def due(self) -> LedgerSubjectQuerySet:
         """Subjects that still need visits this period (after with_status)."""
@@ -500,6 +536,28 @@ class LedgerSubject(models.Model):
                 level=self.level, group=self.group
             )
 
+    def follow_membership(self, membership: GroupMembership) -> None:
+        """Make this the ledger line of a resident's group membership (THE rule, for the pages
+        and the API alike): the resident and their group (and the kind, when none is set yet);
+        the name given, else the resident's; the grid the resident lives in (none when they
+        have no home in a grid); the department chosen, else the membership's; the level
+        chosen, else the membership's, else normal; and, unless the rule is custom, the rule
+        that level sets. Nothing is saved."""
+        resident = membership.resident
+        self.resident = resident
+        self.group = membership.kind
+        self.kind = self.kind or kind_for_group(membership.kind)
+        self.name = (self.name or "").strip() or resident.name
+        home = Grid.objects.filter(compounds__residential_buildings__dwellings__residents=resident).first()
+        if home is not None:
+            self.grid = home
+        else:
+            self.grid_id = None
+        if self.department_id is None:
+            self.department = membership.department
+        self.level = self.level or membership.level or ManagementLevel.NORMAL
+        self.apply_default_rule()
+
     def is_active(self, on: datetime.date | None = None) -> bool:
         day = on or timezone.localdate()
         return self.entered_on <= day and (self.left_on is None or self.left_on > day)
@@ -546,6 +604,23 @@ class VisitQuerySet(AppendOnlyQuerySet):
         if getattr(user, "is_superuser", False):
             return self
         return self.filter(subject_id__in=LedgerSubject.objects.visible_to(user).values("pk"))
+
+    def editable_by(self, user: Any) -> VisitQuerySet:
+        """The visits a person may record (and correct): those of the subjects they may visit
+        (LedgerSubject.objects.visitable_by). Subdistrict staff and the public record none."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
+            return self.none()
+        return self.filter(subject_id__in=LedgerSubject.objects.visitable_by(user).values("pk"))
+
+    def writable_by(self, user: Any) -> bool:
+        """Whether a person records visits at all: they have a subject to visit (one query)."""
+        if getattr(user, "is_superuser", False):
+            return True
+        if roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
+            return False
+        return LedgerSubject.objects.visitable_by(user).exists()
 
     def counted(self) -> VisitQuerySet:
         """The visits that count: those nobody has corrected (a correction replaces its original)."""

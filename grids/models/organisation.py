@@ -1,8 +1,9 @@
 """The community's organisation and territory: party organisations, grids, who is on duty in
 each grid, and the residential compounds that lie in them.
 
-Scoping: every model here has `objects.visible_to(user)`. What decides which grids a person may
-see is written once, in `visible_grid_ids(user)`; the other models reuse it.
+Scoping: every model here has `objects.visible_to(user)` and `objects.editable_by(user)`. Who may
+see, edit, patrol or work in which grid is written once, in grids.access (its docstring is the
+access table); these models ask it.
 """
 
 from __future__ import annotations
@@ -18,73 +19,43 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from grids import geometry
+from grids import access, geometry
 from shanglong import roles
+from shanglong.constraints import UniqueConstraint
 from shanglong.models import Community
 
 # --- Scoping -------------------------------------------------------------------------------
 
 
-def community_scope(user: Any, field: str = "community") -> Q | None:
-    """Q over a model with a community FK at `field`, for the roles that see whole communities:
-    subdistrict staff their subdistrict's communities; community staff, the community admin and
-    department liaisons (read only) their own community. None for everyone else."""
-    if roles.is_subdistrict_staff(user) and user.subdistrict_id:
-        return Q(**{f"{field}__subdistrict_id": user.subdistrict_id})
-    if (roles.is_community_staff(user) or roles.is_department(user)) and user.community_id:
-        return Q(**{f"{field}_id": user.community_id})
-    return None
-
-
-def visible_grid_ids(user: Any) -> models.QuerySet:
-    """The ids of the grids a person may see, as a subquery: THE grid rule of the whole app.
-
-    The union of: the communities their role covers (see community_scope); the grids of the
-    party branches they are secretary of (whatever their role); the grids they are currently
-    assigned to. Merchants, volunteers and outsiders get none (unless one of them leads a branch).
-    """
-    if not getattr(user, "is_authenticated", False):
-        return Grid.objects.none().values("pk")
-    if user.is_superuser:
-        return Grid.objects.values("pk")
-    rule = Q(branch__secretary_id=user.pk) | Q(
-        pk__in=GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
-    )
-    whole_communities = community_scope(user)
-    if whole_communities is not None:
-        rule |= whole_communities
-    return Grid.objects.filter(rule).values("pk")
-
-
 class GridScopedQuerySet(models.QuerySet):
     """The base of the QuerySets of rows that belong to a grid: `visible_to(user)` keeps the rows
-    whose grid (at `grid_path`, e.g. "patrol__grid") the person may see, by visible_grid_ids."""
+    whose grid (at `grid_path`, e.g. "patrol__grid") the person may see, by access.visible_grid_ids."""
 
     grid_path = "grid"
 
     def visible_to(self, user: Any) -> models.QuerySet:
         if getattr(user, "is_superuser", False):
             return self
-        return self.filter(**{f"{self.grid_path}__in": visible_grid_ids(user)})
+        return self.filter(**{f"{self.grid_path}__in": access.visible_grid_ids(user)})
 
 
 # The roles whose people work for a community, as values for a query (role__in=...).
 COMMUNITY_WORK_ROLES = roles.COMMUNITY_WORK_ROLES
 
 
-def can_edit(user: Any) -> bool:
-    """Who keeps the organisation registry (grids, assignments, compounds): community staff."""
-    return bool(getattr(user, "is_superuser", False)) or roles.is_community_staff(user)
+class RegistryQuerySet(models.QuerySet):
+    """The base of the organisation registry's QuerySets: `editable_by(user)` keeps the rows
+    whose community (at `community_path`) the person keeps the registry of, and
+    `writable_by(user)` says whether they keep it at all (grids.access, column "edit registry")."""
 
+    community_path = "community"
 
-def _editable_community_q(user: Any, field: str) -> Q | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if user.is_superuser:
-        return Q()
-    if roles.is_community_staff(user) and user.community_id:
-        return Q(**{f"{field}_id": user.community_id})
-    return None
+    def editable_by(self, user: Any) -> models.QuerySet:
+        rule = access.registry_rule(user, self.community_path)
+        return self.none() if rule is None else self.filter(rule)
+
+    def writable_by(self, user: Any) -> bool:
+        return access.can_edit_registry(user)
 
 
 # --- Party organisations -------------------------------------------------------------------
@@ -97,7 +68,7 @@ class OrganisationKind(models.TextChoices):
     UNIT_ORGANISATION = "unit_organisation", _("Resident unit or enterprise party organisation")
 
 
-class PartyOrganisationQuerySet(models.QuerySet):
+class PartyOrganisationQuerySet(RegistryQuerySet):
     def visible_to(self, user: Any) -> PartyOrganisationQuerySet:
         """The organisations of the communities a person's role covers; otherwise the ones they
         lead and the branches of the grids they may see."""
@@ -106,16 +77,12 @@ class PartyOrganisationQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         rule = Q(secretary_id=user.pk) | Q(
-            pk__in=Grid.objects.filter(pk__in=visible_grid_ids(user)).values("branch_id")
+            pk__in=Grid.objects.filter(pk__in=access.visible_grid_ids(user)).values("branch_id")
         )
-        whole_communities = community_scope(user)
+        whole_communities = access.community_scope(user)
         if whole_communities is not None:
             rule |= whole_communities
         return self.filter(rule)
-
-    def editable_by(self, user: Any) -> PartyOrganisationQuerySet:
-        rule = _editable_community_q(user, "community")
-        return self.none() if rule is None else self.filter(rule)
 
     def branches(self) -> PartyOrganisationQuerySet:
         return self.filter(kind=OrganisationKind.GRID_BRANCH)
@@ -157,7 +124,12 @@ class PartyOrganisation(models.Model):
         verbose_name_plural = _("party organisations")
         ordering = ["community_id", "kind", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["community", "name"], name="partyorganisation_unique_name"),
+            UniqueConstraint(
+                fields=["community", "name"],
+                name="partyorganisation_unique_name",
+                error_field="name",
+                violation_error_message=_("%(community)s already has an organisation of this name."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -180,17 +152,14 @@ class PartyOrganisation(models.Model):
 # --- Grids ---------------------------------------------------------------------------------
 
 
-class GridQuerySet(models.QuerySet):
+class GridQuerySet(RegistryQuerySet):
+    """Grids; editable_by: community staff their community's, a superuser all."""
+
     def visible_to(self, user: Any) -> GridQuerySet:
-        """The grids a person may see: see visible_grid_ids, the one rule."""
+        """The grids a person may see: see access.visible_grid_ids, the one rule."""
         if getattr(user, "is_superuser", False):
             return self
-        return self.filter(pk__in=visible_grid_ids(user))
-
-    def editable_by(self, user: Any) -> GridQuerySet:
-        """The grids a person may change: community staff their community's, a superuser all."""
-        rule = _editable_community_q(user, "community")
-        return self.none() if rule is None else self.filter(rule)
+        return self.filter(pk__in=access.visible_grid_ids(user))
 
     def active(self) -> GridQuerySet:
         return self.filter(is_active=True)
@@ -212,7 +181,9 @@ class GridQuerySet(models.QuerySet):
         return (
             self.filter(community_id__in=communities)
             .select_related("branch")
-            .annotate(people_visible=ExpressionWrapper(Q(pk__in=visible_grid_ids(user)), output_field=BooleanField()))
+            .annotate(
+                people_visible=ExpressionWrapper(Q(pk__in=access.visible_grid_ids(user)), output_field=BooleanField())
+            )
             .with_people_on_duty(user)
         )
 
@@ -258,7 +229,15 @@ class Grid(models.Model):
         verbose_name_plural = _("grids")
         ordering = ["community_id", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["community", "code"], name="grid_unique_code_per_community"),
+            UniqueConstraint(
+                fields=["community", "code"],
+                name="grid_unique_code_per_community",
+                error_field="code",
+                violation_error_code="duplicate_code",
+                violation_error_message=_(
+                    "%(community)s already has a grid with the code %(code)s. Choose another code."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -291,12 +270,10 @@ class Duty(models.TextChoices):
     POLICE = "police", _("Community police officer")
 
 
-class GridAssignmentQuerySet(GridScopedQuerySet):
+class GridAssignmentQuerySet(GridScopedQuerySet, RegistryQuerySet):
     """Who is on duty where; visible_to: for the grids the person may see."""
 
-    def editable_by(self, user: Any) -> GridAssignmentQuerySet:
-        rule = _editable_community_q(user, "grid__community")
-        return self.none() if rule is None else self.filter(rule)
+    community_path = "grid__community"
 
     def by_duty(self) -> GridAssignmentQuerySet:
         """Grid head first, then full-time and part-time workers, building heads, police."""
@@ -348,12 +325,10 @@ class GridAssignment(models.Model):
 # --- Compounds -----------------------------------------------------------------------------
 
 
-class CompoundQuerySet(GridScopedQuerySet):
+class CompoundQuerySet(GridScopedQuerySet, RegistryQuerySet):
     """Residential compounds; visible_to: those in the grids the person may see."""
 
-    def editable_by(self, user: Any) -> CompoundQuerySet:
-        rule = _editable_community_q(user, "grid__community")
-        return self.none() if rule is None else self.filter(rule)
+    community_path = "grid__community"
 
 
 class Compound(models.Model):
@@ -375,7 +350,12 @@ class Compound(models.Model):
         verbose_name_plural = _("residential compounds")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["grid", "name"], name="compound_unique_name_per_grid"),
+            UniqueConstraint(
+                fields=["grid", "name"],
+                name="compound_unique_name_per_grid",
+                error_field="name",
+                violation_error_message=_("This grid already has a compound of this name."),
+            ),
         ]
 
     def __str__(self) -> str:

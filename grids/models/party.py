@@ -31,6 +31,7 @@ from django.db import models
 from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -145,6 +146,9 @@ class _MemberScopedQuerySet(models.QuerySet):
         rule = party_member_edit_rule(user, self.member_path)
         return self.none() if rule is None else self.filter(rule)
 
+    def writable_by(self, user: Any) -> bool:
+        return can_keep_party_members(user)
+
 
 # --- Party members ---------------------------------------------------------------------------
 
@@ -214,6 +218,7 @@ class PartyMember(models.Model):
         blank=True,
         related_name="party_member",
         verbose_name=_("resident"),
+        error_messages={"unique": _("This resident is already a party member.")},
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -222,6 +227,7 @@ class PartyMember(models.Model):
         blank=True,
         related_name="party_member",
         verbose_name=_("portal account"),
+        error_messages={"unique": _("This account is already linked to a party member.")},
     )
     name = models.CharField(_("name"), max_length=100)
     organisation = models.ForeignKey(
@@ -752,11 +758,19 @@ class ServiceHours(models.Model):
 class ReportAlreadySent(Conflict):
     """The year's report of this registration was already marked sent (the first sending stays)."""
 
+    code = "report_already_sent"
     message = _("This year's report was already marked as sent; the first sending stays.")
 
     def __init__(self, report: InWorkReport) -> None:
         super().__init__()
         self.report = report
+
+    def __str__(self) -> str:
+        # Who sent it and when: the person asking can check with them instead of sending again.
+        return gettext("This report was already marked sent on %(date)s by %(person)s; nothing was changed.") % {
+            "date": timezone.localtime(self.report.sent_at).strftime("%Y-%m-%d"),
+            "person": self.report.sent_by,
+        }
 
 
 class InWorkReportQuerySet(_MemberScopedQuerySet):

@@ -9,8 +9,9 @@ results are one per item and patrol, follow-ups are append-only, and a checklist
 used is retired, never deleted.
 
 Scoping: every model here has `objects.visible_to(user)` through its grid and
-`visible_grid_ids(user)`. Who may do what is written once each: `patrollable_grid_ids(user)`
-(start patrols, record and follow up findings) and `checklist_editable_grid_ids(user)`.
+`access.visible_grid_ids(user)`. Who may do what is written once each, in grids.access:
+`patrollable_grid_ids(user)` (start patrols, record and follow up findings) and
+`checklist_editable_grid_ids(user)`; the models' editable_by ask them.
 """
 
 from __future__ import annotations
@@ -27,16 +28,20 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from grids.models.organisation import Compound, Grid, GridAssignment, GridScopedQuerySet
-from shanglong import roles
-from shanglong.models import AppendOnlyModel, AppendOnlyQuerySet, Attachment
+from grids import access
+from grids.models.organisation import Compound, Grid, GridScopedQuerySet
+from shanglong.models import AppendOnlyQuerySet, Attachment, TimelineEntry
+from shanglong.notifications import Message
+from shanglong.refusals import Conflict, NotAllowed, Refusal
 from shanglong.validators import validate_latitude, validate_longitude
+from shanglong.workflow import Workflow, step
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "checklist_templates.json"
 
@@ -44,53 +49,6 @@ TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "data" / "checklist_te
 MAX_FINDING_PHOTOS = 6
 
 MONTH_CHOICES = sorted(MONTHS.items())
-
-
-# --- Who may do what -----------------------------------------------------------------------
-
-
-def patrollable_grid_ids(user: Any) -> models.QuerySet:
-    """The ids of the grids in which a person may patrol, record findings and follow them up,
-    as a subquery.
-
-    The grids they are on duty in today, the grids of the party branches they lead, and for
-    community staff their community's grids. Subdistrict staff and department liaisons oversee
-    (they read through visible_grid_ids); merchants, volunteers and outsiders get none.
-    """
-    if not getattr(user, "is_authenticated", False):
-        return Grid.objects.none().values("pk")
-    if user.is_superuser:
-        return Grid.objects.values("pk")
-    rule = Q(branch__secretary_id=user.pk) | Q(
-        pk__in=GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
-    )
-    if roles.is_community_staff(user) and user.community_id:
-        rule |= Q(community_id=user.community_id)
-    return Grid.objects.filter(rule).values("pk")
-
-
-def checklist_editable_grid_ids(user: Any) -> models.QuerySet:
-    """The ids of the grids whose checklist a person may change: the grids of the branches they
-    lead, and for community staff their community's grids. Grid workers patrol against the
-    checklist but do not change it."""
-    if not getattr(user, "is_authenticated", False):
-        return Grid.objects.none().values("pk")
-    if user.is_superuser:
-        return Grid.objects.values("pk")
-    rule = Q(branch__secretary_id=user.pk)
-    if roles.is_community_staff(user) and user.community_id:
-        rule |= Q(community_id=user.community_id)
-    return Grid.objects.filter(rule).values("pk")
-
-
-def may_patrol(user: Any, grid_id: int) -> bool:
-    """Whether the person may patrol the grid (patrollable_grid_ids), in one query."""
-    return Grid.objects.filter(pk=grid_id, pk__in=patrollable_grid_ids(user)).exists()
-
-
-def may_keep_checklist(user: Any, grid_id: int) -> bool:
-    """Whether the person may change the grid's checklist (checklist_editable_grid_ids)."""
-    return Grid.objects.filter(pk=grid_id, pk__in=checklist_editable_grid_ids(user)).exists()
 
 
 def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -139,7 +97,10 @@ class ChecklistQuerySet(GridScopedQuerySet):
     """visible_to: the checklists of the grids the person may see."""
 
     def editable_by(self, user: Any) -> ChecklistQuerySet:
-        return self.filter(grid_id__in=checklist_editable_grid_ids(user))
+        return self.filter(grid_id__in=access.checklist_editable_grid_ids(user))
+
+    def writable_by(self, user: Any) -> bool:
+        return access.may_keep_some_checklist(user)
 
 
 class Checklist(models.Model):
@@ -164,7 +125,10 @@ class ChecklistItemQuerySet(GridScopedQuerySet):
     grid_path = "checklist__grid"
 
     def editable_by(self, user: Any) -> ChecklistItemQuerySet:
-        return self.filter(checklist__grid_id__in=checklist_editable_grid_ids(user))
+        return self.filter(checklist__grid_id__in=access.checklist_editable_grid_ids(user))
+
+    def writable_by(self, user: Any) -> bool:
+        return access.may_keep_some_checklist(user)
 
     def in_use(self) -> ChecklistItemQuerySet:
         return self.filter(retired_at__isnull=True)
@@ -293,7 +257,17 @@ class PatrolStatus(models.TextChoices):
 
 
 class PatrolQuerySet(GridScopedQuerySet):
-    """visible_to: the patrols of the grids the person may see."""
+    """visible_to: the patrols of the grids the person may see; editable_by: the patrols the
+    person walks (Patrol.is_walked_by for many rows)."""
+
+    def editable_by(self, user: Any) -> PatrolQuerySet:
+        if getattr(user, "is_superuser", False):
+            return self
+        return self.filter(started_by_id=user.pk) if getattr(user, "is_authenticated", False) else self.none()
+
+    def writable_by(self, user: Any) -> bool:
+        """Whoever may patrol a grid starts patrols."""
+        return access.may_patrol_somewhere(user)
 
     def in_progress(self) -> PatrolQuerySet:
         return self.filter(status=PatrolStatus.IN_PROGRESS)
@@ -407,8 +381,22 @@ class FindingStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class FindingAction(models.TextChoices):
+    """The steps of a finding's workflow (FINDING_WORKFLOW)."""
+
+    FOLLOW_UP = "follow_up", _("Followed up")
+    CLOSE = "close", _("Closed")
+
+
 class FindingQuerySet(GridScopedQuerySet):
-    """visible_to: the findings of the grids the person may see."""
+    """visible_to: the findings of the grids the person may see; editable_by: of the grids they
+    may patrol (they record findings there and follow them up)."""
+
+    def editable_by(self, user: Any) -> FindingQuerySet:
+        return self.filter(grid_id__in=access.patrollable_grid_ids(user))
+
+    def writable_by(self, user: Any) -> bool:
+        return access.may_patrol_somewhere(user)
 
     def unresolved(self) -> FindingQuerySet:
         return self.exclude(status=FindingStatus.CLOSED)
@@ -510,15 +498,16 @@ class FindingFollowUpQuerySet(AppendOnlyQuerySet, GridScopedQuerySet):
     grid_path = "finding__grid"
 
 
-class FindingFollowUp(AppendOnlyModel):
-    """One step on a finding: who did what, when, and the status it left the finding in
-    (followed up, or closed). Append-only: a correction is another follow-up."""
+class FindingFollowUp(TimelineEntry):
+    """One step on a finding, its timeline row (shanglong.workflow): who followed it up or
+    closed it, when, with which note, and the status it found and left the finding in.
+    Append-only: a correction is another follow-up."""
 
     finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("finding"))
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
-    at = models.DateTimeField(_("at"), default=timezone.now)
-    note = models.TextField(_("note"))
+    action = models.CharField(_("action"), max_length=32, choices=FindingAction.choices)
+    from_status = models.CharField(_("status before"), max_length=16, choices=FindingStatus.choices)
     status = models.CharField(_("status afterwards"), max_length=16, choices=FindingStatus.choices)
+    note = models.TextField(_("note"))
 
     objects = FindingFollowUpQuerySet.as_manager()
     append_only_message = FOLLOW_UPS_APPEND_ONLY
@@ -530,3 +519,81 @@ class FindingFollowUp(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.finding} · {self.get_status_display()}"
+
+
+# --- The finding's workflow ----------------------------------------------------------------
+
+
+class PatrolError(Refusal):
+    """A patrol write that cannot be done as asked (each is one of the family's three kinds).
+    The finding's workflow refusals live here, beside the workflow that raises them; the
+    others are in grids.actions.patrols."""
+
+
+class NotYourGrid(PatrolError, NotAllowed):
+    code = "not_your_grid"
+    field = "grid"
+    message = _("You can patrol and record findings only in the grids you are on duty in.")
+
+
+class FindingClosed(PatrolError, Conflict):
+    code = "finding_closed"
+    message = _("This finding is closed; nothing was changed.")
+
+
+class FindingChanged(PatrolError, Conflict):
+    code = "finding_changed"
+    message = _("Someone else followed up this finding meanwhile. Read their note and try again.")
+
+
+def may_follow_up(user: Any, finding: Finding) -> bool:
+    """Whoever may patrol the finding's grid follows up its findings."""
+    return access.may_patrol(user, finding.grid_id)
+
+
+FINDING_CLOSED_KIND = "finding-closed"
+
+
+def _tell_the_reporter(finding: Finding, step: TimelineEntry) -> list[Message]:
+    """When someone else closes a finding, the person who reported it hears how it ended."""
+    if finding.reported_by_id == step.by_id:
+        return []
+    return [
+        Message(
+            recipient_id=finding.reported_by_id,
+            kind=FINDING_CLOSED_KIND,
+            dedupe_key=f"{FINDING_CLOSED_KIND}:{finding.pk}",
+            title=str(_("A finding you reported was closed: %(title)s") % {"title": finding.title}),
+            body=step.note,
+            url=reverse("grids:finding_detail", args=[finding.pk]),
+        )
+    ]
+
+
+FINDING_WORKFLOW = Workflow(
+    statuses=FindingStatus,
+    timeline=FindingFollowUp,
+    record_field="finding",
+    transitions=[
+        step(
+            FindingAction.FOLLOW_UP,
+            sources=[FindingStatus.OPEN, FindingStatus.FOLLOWED_UP],
+            target=FindingStatus.FOLLOWED_UP,
+            allowed=may_follow_up,
+            label=FindingAction.FOLLOW_UP.label,
+            sets=lambda at: {"closed_at": None},
+        ),
+        step(
+            FindingAction.CLOSE,
+            sources=[FindingStatus.OPEN, FindingStatus.FOLLOWED_UP],
+            target=FindingStatus.CLOSED,
+            allowed=may_follow_up,
+            label=FindingAction.CLOSE.label,
+            sets=lambda at: {"closed_at": at},
+            messages=_tell_the_reporter,
+        ),
+    ],
+    not_allowed=NotYourGrid,
+    changed=FindingChanged,
+    state_refusals={FindingStatus.CLOSED: FindingClosed},
+)

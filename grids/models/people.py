@@ -3,7 +3,7 @@
 special groups and key persons a resident may belong to.
 
 Scoping, written once per model:
-- `Resident.objects.visible_to(user)`: the grid rule (grids.models.organisation.visible_grid_ids)
+- `Resident.objects.visible_to(user)`: the grid rule (grids.access.visible_grid_ids)
   for the people who work for the community, except department liaisons, who see only the
   residents with a group membership of their department; merchants, volunteers and outsiders
   see none.
@@ -28,24 +28,24 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from grids.models.organisation import Compound, Grid, GridAssignment, visible_grid_ids
+from grids import access
+from grids.models.organisation import Compound, Grid, GridAssignment
 from shanglong import roles
+from shanglong.constraints import UniqueConstraint
 from shanglong.crypto import EncryptedTextField, keyed_hash
 from shanglong.masking import mask_id_number, mask_phone
-from shanglong.models import Community, Department, Role, User
+from shanglong.models import Community, Department, User
+from shanglong.roles import Role
 from shanglong.validators import Gender, IdentityDocumentType, normalise_identity_number, normalise_mobile
 
 # --- Helpers shared by the rules -----------------------------------------------------------
-
-
-def _current_assignment_grid_ids(user: Any) -> models.QuerySet:
-    """The grids a person is on duty in today (their current grid assignments)."""
-    return GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
 
 
 def _period_q(on: datetime.date | None = None, prefix: str = "") -> Q:
@@ -59,7 +59,7 @@ class AddressScopedQuerySet(models.QuerySet):
     """The rule of the rows that hang off an address (buildings, dwellings, rented flats),
     reached from the row through `grid_path`: seen in the grids a person may see (the address
     book is not sensitive; what lives at an address is), changed in the grids whose registry
-    they keep (editable_grid_ids). Department liaisons, merchants, volunteers and outsiders see
+    they keep (access.editable_grid_ids). Department liaisons, merchants, volunteers and outsiders see
     none."""
 
     grid_path: str
@@ -69,10 +69,13 @@ class AddressScopedQuerySet(models.QuerySet):
             return self
         if not roles.works_for_community(user) or roles.is_department(user):
             return self.none()
-        return self.filter(**{f"{self.grid_path}__in": visible_grid_ids(user)})
+        return self.filter(**{f"{self.grid_path}__in": access.visible_grid_ids(user)})
 
     def editable_by(self, user: Any) -> models.QuerySet:
-        return self.filter(**{f"{self.grid_path}__in": editable_grid_ids(user)})
+        return self.filter(**{f"{self.grid_path}__in": access.editable_grid_ids(user)})
+
+    def writable_by(self, user: Any) -> bool:
+        return access.can_edit_people(user)
 
 
 # --- Addresses (标准地址) --------------------------------------------------------------------
@@ -98,7 +101,12 @@ class ResidentialBuilding(models.Model):
         verbose_name_plural = _("residential buildings")
         ordering = ["compound_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["compound", "name"], name="residentialbuilding_unique_name"),
+            UniqueConstraint(
+                fields=["compound", "name"],
+                name="residentialbuilding_unique_name",
+                error_field="name",
+                violation_error_message=_("This compound already has a building of this name."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +158,12 @@ class Dwelling(models.Model):
         verbose_name_plural = _("dwellings")
         ordering = ["building_id", "unit", "room"]
         constraints = [
-            models.UniqueConstraint(fields=["building", "unit", "room"], name="dwelling_unique_address"),
+            UniqueConstraint(
+                fields=["building", "unit", "room"],
+                name="dwelling_unique_address",
+                error_field="room",
+                violation_error_message=_("This dwelling is already in the address book."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -189,34 +202,11 @@ class Relation(models.TextChoices):
     NONE = "none", _("Not related")
 
 
-def editable_grid_ids(user: Any) -> models.QuerySet:
-    """The grids whose people registry a person may change: community staff their community's,
-    grid workers the grids they are on duty in today. Subdistrict staff and departments read."""
-    if getattr(user, "is_superuser", False):
-        return Grid.objects.values("pk")
-    if not roles.works_for_community(user) or roles.is_department(user) or roles.is_subdistrict_staff(user):
-        return Grid.objects.none().values("pk")
-    rule = Q(pk__in=_current_assignment_grid_ids(user))
-    if roles.is_community_staff(user) and user.community_id:
-        rule |= Q(community_id=user.community_id)
-    return Grid.objects.filter(rule).values("pk")
-
-
-def can_edit_people(user: Any) -> bool:
-    """Who keeps the people registry at all (rows: see editable_by): community staff of a
-    community and grid workers; subdistrict staff and departments only read."""
-    if getattr(user, "is_superuser", False):
-        return True
-    if roles.is_community_staff(user):
-        return bool(user.community_id)
-    return roles.is_grid_worker(user)
-
-
 class ResidentQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> ResidentQuerySet:
         """Residents a person may see.
 
-        Grid workers and branch secretaries: the grids of visible_grid_ids; community staff and
+        Grid workers and branch secretaries: the grids of access.visible_grid_ids; community staff and
         the admin: their community; subdistrict staff: their subdistrict (read only). Department
         liaisons: only residents with a group membership of their department. Anyone who sees a
         group membership (a community's designated officer for a kind) sees its resident.
@@ -230,10 +220,13 @@ class ResidentQuerySet(models.QuerySet):
         through_groups = Q(pk__in=GroupMembership.objects.visible_to(user).values("resident_id"))
         if roles.is_department(user):
             return self.filter(through_groups)
-        return self.filter(Q(dwelling__building__compound__grid_id__in=visible_grid_ids(user)) | through_groups)
+        return self.filter(Q(dwelling__building__compound__grid_id__in=access.visible_grid_ids(user)) | through_groups)
 
     def editable_by(self, user: Any) -> ResidentQuerySet:
-        return self.filter(dwelling__building__compound__grid_id__in=editable_grid_ids(user))
+        return self.filter(dwelling__building__compound__grid_id__in=access.editable_grid_ids(user))
+
+    def writable_by(self, user: Any) -> bool:
+        return access.can_edit_people(user)
 
     def revealable_by(self, user: Any) -> ResidentQuerySet:
         """Whose identity number and phone a person may reveal: the residents whose record they
@@ -540,6 +533,10 @@ class GroupAccessRuleQuerySet(models.QuerySet):
             return self.filter(community_id=user.community_id)
         return self.none()
 
+    def writable_by(self, user: Any) -> bool:
+        """The community admin keeps the table (its rows exist from the start: nobody adds any)."""
+        return bool(getattr(user, "is_superuser", False)) or roles.is_community_admin(user)
+
     def ensure_for(self, community: Community) -> None:
         """Create the community's table with the defaults where a kind has no row yet (with
         its history row, like every other change of the table)."""
@@ -598,6 +595,15 @@ class GroupAccessRule(models.Model):
         return f"{self.community} · {self.get_kind_display()}"
 
 
+@receiver(post_save, sender=Community, dispatch_uid="grids.group_access_rules_of_a_new_community")
+def create_group_access_rules(sender: type[Community], instance: Community, created: bool, **kwargs: Any) -> None:
+    """A new community gets its group access table, at the defaults, when it is created, so no
+    page or API read ever writes it. (A signal, because the core that creates communities
+    imports no app; communities made before this rule got theirs in a migration.)"""
+    if created and not kwargs.get("raw"):
+        GroupAccessRule.objects.ensure_for(instance)
+
+
 class GroupMembershipQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> GroupMembershipQuerySet:
         """THE rule for who sees which group membership.
@@ -628,7 +634,7 @@ class GroupMembershipQuerySet(models.QuerySet):
             )
         else:
             rule |= Q(
-                resident__dwelling__building__compound__grid_id__in=_current_assignment_grid_ids(user)
+                resident__dwelling__building__compound__grid_id__in=access.current_assignment_grid_ids(user)
             ) & Coalesce(
                 Subquery(rules.values("grid_workers")[:1]),
                 Value(DEFAULT_GRID_WORKERS_SEE),
@@ -649,6 +655,18 @@ class GroupMembershipQuerySet(models.QuerySet):
         if roles.is_department(user) or roles.is_subdistrict_staff(user):
             return self.none()
         return self.visible_to(user)
+
+    def writable_by(self, user: Any) -> bool:
+        """Whether a person records group memberships at all: the community admin, and the grid
+        workers on duty somewhere and the designated officers (the rows: editable_by)."""
+        if getattr(user, "is_superuser", False) or roles.is_community_admin(user):
+            return True
+        if roles.is_department(user) or roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
+            return False
+        return (
+            GridAssignment.objects.current().filter(user_id=user.pk).exists()
+            or GroupAccessRule.objects.filter(designated_officer_id=user.pk).exists()
+        )
 
     def current(self, on: datetime.date | None = None) -> GroupMembershipQuerySet:
         return self.filter(_period_q(on))

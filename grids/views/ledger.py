@@ -23,8 +23,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from grids.access import editable_grid_ids, patrollable_grid_ids, require_grid_work_access
 from grids.actions import (
-    LedgerError,
     VisitAlreadyCorrected,
     correct_visit,
     end_ledger_subject,
@@ -36,19 +36,19 @@ from grids.models import (
     Finding,
     Grid,
     GroupKind,
+    LedgerStatus,
     LedgerSubject,
     OrganisationKind,
     PartyOrganisation,
     SubjectKind,
     Visit,
     VisitPeriod,
-    editable_grid_ids,
-    patrollable_grid_ids,
 )
-from grids.views.organisation import require_grid_work_access
 from shanglong import roles
 from shanglong.actions import record_access
+from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import AccessAction, User
+from shanglong.refusals import Refusal, refuse_form
 from shanglong.xlsx import Column, export_workbook, xlsx_response
 
 PAGE_SIZE = 50
@@ -159,8 +159,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
     needing = [
         MyDayLine(*row)
         for row in _in_my_care(user, day)
-        .with_status(day)
-        .needing_visits()
+        .in_status(LedgerStatus.NEEDS_VISIT, day)
         .order_by("-is_overdue", "-is_due_today", "period_last_day", "name", "pk")
         .values_list(*MyDayLine._fields)
     ]
@@ -216,16 +215,9 @@ def _filtered_ledger(request: HttpRequest, *, figures: bool) -> tuple[LedgerFilt
         subjects = subjects.filter(kind=filters["kind"])
     if filters.get("q"):
         subjects = subjects.filter(name__icontains=filters["q"].strip())
-    status = filters.get("status") or ""
-    subjects = subjects.filter(left_on__lte=day) if status == "left" else subjects.active(day)
     if figures:
         subjects = subjects.with_ledger_figures(day).select_related("grid")
-    elif status in ("due", "overdue"):
-        subjects = subjects.with_status(day)
-    if status == "due":
-        subjects = subjects.due()
-    elif status == "overdue":
-        subjects = subjects.overdue()
+    subjects = subjects.in_status(filters.get("status") or LedgerStatus.IN_LEDGER, day)
     return form, subjects.order_by("grid__community_id", "grid__code", "kind", "name", "pk"), filters
 
 
@@ -344,12 +336,14 @@ def _subject_form(request: HttpRequest, form: LedgerSubjectForm, saved: str) -> 
     show it again with its errors and what was typed."""
     if request.method == "POST" and form.is_valid():
         subject = save_ledger_subject(subject=form.save(commit=False), team=form.cleaned_data["team"], by=request.user)
+        form_created(request, subject)
         messages.success(request, saved % {"subject": subject})
         return redirect("grids:ledger_subject", pk=subject.pk)
     subject = form.instance if form.instance.pk is not None else None
     return render(request, "grids/ledger/subject_form.html", {"form": form, "subject": subject})
 
 
+@creates_once
 def subject_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_grid_work_access(user)
@@ -387,6 +381,7 @@ def subject_end(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Visits --------------------------------------------------------------------------------
 
 
+@creates_once
 def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a visit: the second tap from My day. The way is preselected from the rule and the
     time is now, so "Save" alone records it."""
@@ -394,12 +389,14 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
     require_grid_work_access(user)
     subject = get_object_or_404(LedgerSubject.objects.visitable_by(user).select_related("grid"), pk=pk)
     form = VisitForm(request.POST or None, request.FILES or None, subject=subject, user=user)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             visit = record_visit(subject=subject, by=user, **form.visit_values())
-        except LedgerError as error:
-            form.add_error(None, str(error))
+        except Refusal as refusal:
+            status = refuse_form(form, refusal)
         else:
+            form_created(request, visit)
             text = _("The visit to %(subject)s was recorded.") % {"subject": subject}
             if visit.finding_id:
                 text = _("%(text)s The problem is a finding of %(grid)s now.") % {"text": text, "grid": subject.grid}
@@ -415,6 +412,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
             "next": _next_url(request, ""),
             "rule_label": rule_text(subject),
         },
+        status=status,
     )
 
 
@@ -433,13 +431,14 @@ def visit_correct(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(VisitAlreadyCorrected.message))
         return redirect("grids:ledger_subject", pk=visit.subject_id)
     form = VisitCorrectionForm(request.POST or None, request.FILES or None, visit=visit, user=user)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             correct_visit(
                 visit=visit, by=user, correction_reason=form.cleaned_data["correction_reason"], **form.visit_values()
             )
-        except LedgerError as error:
-            form.add_error(None, str(error))
+        except Refusal as refusal:
+            status = refuse_form(form, refusal)
         else:
             messages.success(request, _("The visit was corrected."))
             return redirect("grids:ledger_subject", pk=visit.subject_id)
@@ -453,4 +452,5 @@ def visit_correct(request: HttpRequest, pk: int) -> HttpResponse:
             "next": "",
             "rule_label": rule_text(visit.subject),
         },
+        status=status,
     )

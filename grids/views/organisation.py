@@ -1,7 +1,7 @@
 """Pages of the organisation registry: grids, compounds, party organisations and the map.
 
 Every queryset goes through visible_to (or, for the map's boundaries, mapped_for); editing is
-for community staff and goes through editable_by.
+for community staff and goes through editable_by (grids.access, column "edit registry").
 """
 
 from __future__ import annotations
@@ -18,29 +18,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from grids.actions import AssignmentAlreadyEnded, end_assignment
+from grids.access import can_edit_registry, require_grid_work_access
+from grids.actions import end_assignment
 from grids.forms.organisation import AssignmentForm, CompoundForm, EndAssignmentForm, GridForm
-from grids.models import Compound, Grid, GridAssignment, OrganisationKind, PartyOrganisation, can_edit
+from grids.models import Compound, Grid, GridAssignment, OrganisationKind, PartyOrganisation
 from shanglong import roles
+from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import Community
+from shanglong.refusals import NotAllowed, Refusal, refuse_form
 
 PAGE_SIZE = 50
 
 
-def require_grid_work_access(user: Any) -> None:
-    """The grids app's pages (organisation, patrols, ledger) are for people who work for a
-    community and for anyone who leads a party organisation; merchants, volunteers and the
-    public get 403. What each page then shows is bounded by the models' visible_to."""
-    if user.is_superuser or roles.works_for_community(user):
-        return
-    if PartyOrganisation.objects.filter(secretary=user).exists():
-        return
-    raise PermissionDenied
-
-
 def _require_editor(user: Any) -> None:
-    if not can_edit(user):
-        raise PermissionDenied
+    if not can_edit_registry(user):
+        raise NotAllowed
 
 
 def _sees_several_communities(user: Any) -> bool:
@@ -65,7 +57,7 @@ def grid_list(request: HttpRequest) -> HttpResponse:
         "grids/grid_list.html",
         {
             "page": page,
-            "can_edit": can_edit(request.user),
+            "can_edit": can_edit_registry(request.user),
             "show_community": _sees_several_communities(request.user),
         },
     )
@@ -81,15 +73,17 @@ def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     compounds = Compound.objects.visible_to(request.user).filter(grid=grid).order_by("name")
-    editable = can_edit(request.user) and Grid.objects.editable_by(request.user).filter(pk=grid.pk).exists()
+    editable = Grid.objects.editable_by(request.user).filter(pk=grid.pk).exists()
     return render(request, "grids/grid_detail.html", {"grid": grid, "compounds": compounds, "can_edit": editable})
 
 
+@creates_once
 def grid_create(request: HttpRequest) -> HttpResponse:
     _require_editor(request.user)
     form = GridForm(request.POST or None, editor=request.user)
     if request.method == "POST" and form.is_valid():
         grid = form.save()
+        form_created(request, grid)
         messages.success(request, _("Grid %(grid)s was created.") % {"grid": grid})
         return redirect("grids:grid_detail", pk=grid.pk)
     return render(request, "grids/grid_form.html", {"form": form, "grid": None})
@@ -109,6 +103,7 @@ def grid_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Assignments ---------------------------------------------------------------------------
 
 
+@creates_once
 def assignment_create(request: HttpRequest) -> HttpResponse:
     """Put a person on duty in a grid."""
     _require_editor(request.user)
@@ -118,6 +113,7 @@ def assignment_create(request: HttpRequest) -> HttpResponse:
     form = AssignmentForm(request.POST or None, editor=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         assignment = form.save()
+        form_created(request, assignment)
         messages.success(
             request,
             _("%(person)s is on duty in %(grid)s as %(duty)s.")
@@ -135,19 +131,20 @@ def assignment_end(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     form = EndAssignmentForm(request.POST or None, assignment=assignment)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             end_assignment(assignment=assignment, until=form.cleaned_data["until"], by=request.user)
-        except AssignmentAlreadyEnded:
-            messages.error(request, _("This assignment had already ended; nothing was changed."))
+        except Refusal as refusal:
+            status = refuse_form(form, refusal)
         else:
             messages.success(
                 request,
                 _("%(person)s's duty in %(grid)s ends on %(until)s.")
                 % {"person": assignment.user, "grid": assignment.grid, "until": form.cleaned_data["until"]},
             )
-        return redirect("grids:grid_detail", pk=assignment.grid_id)
-    return render(request, "grids/assignment_end.html", {"form": form, "assignment": assignment})
+            return redirect("grids:grid_detail", pk=assignment.grid_id)
+    return render(request, "grids/assignment_end.html", {"form": form, "assignment": assignment}, status=status)
 
 
 # --- Compounds -----------------------------------------------------------------------------
@@ -165,15 +162,17 @@ def compound_list(request: HttpRequest) -> HttpResponse:
         compounds = compounds.filter(Q(name__icontains=query) | Q(address__icontains=query))
     page = Paginator(compounds, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "grids/compound_list.html", {"page": page, "query": query, "can_edit": can_edit(request.user)}
+        request, "grids/compound_list.html", {"page": page, "query": query, "can_edit": can_edit_registry(request.user)}
     )
 
 
+@creates_once
 def compound_create(request: HttpRequest) -> HttpResponse:
     _require_editor(request.user)
     form = CompoundForm(request.POST or None, editor=request.user)
     if request.method == "POST" and form.is_valid():
         compound = form.save()
+        form_created(request, compound)
         messages.success(
             request, _("%(compound)s was saved in %(grid)s.") % {"compound": compound, "grid": compound.grid}
         )

@@ -41,13 +41,13 @@ from grids.models import (
     MobileMembership,
     OrganisationalLifeAttendance,
     PartyMember,
-    ReportAlreadySent,
     ServiceHours,
     can_keep_member,
     can_keep_party_members,
 )
 from shanglong import roles
 from shanglong.actions import record_access
+from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import AccessAction
 from shanglong.xlsx import Column, export_workbook, xlsx_response
 
@@ -85,6 +85,7 @@ def _form_page(
     title, what it is about, the fields (and what was typed, with the errors)."""
     if request.method == "POST" and form.is_valid():
         row = form.save()
+        form_created(request, row)
         messages.success(request, saved(row))
         return redirect("grids:party_member_detail", pk=(member or row).pk)
     return render(
@@ -164,6 +165,7 @@ def party_member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@creates_once
 def party_member_create(request: HttpRequest) -> HttpResponse:
     if not can_keep_party_members(request.user):
         raise PermissionDenied
@@ -200,6 +202,7 @@ def party_member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Mobile members --------------------------------------------------------------------------
 
 
+@creates_once
 def mobile_membership_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a member's mobile record (outflow or inflow)."""
     member = _visible_member(request, pk)
@@ -234,6 +237,7 @@ def mobile_membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@creates_once
 def attendance_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a session of organisational life a mobile member attended."""
     record = get_object_or_404(
@@ -260,6 +264,7 @@ def attendance_create(request: HttpRequest, pk: int) -> HttpResponse:
 # --- In-work members -------------------------------------------------------------------------
 
 
+@creates_once
 def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Register an in-work member with the community (双报到)."""
     member = _visible_member(request, pk)
@@ -301,6 +306,7 @@ def registration_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@creates_once
 def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Claim a community task for an in-work member (认领)."""
     registration = _visible_registration(request, pk)
@@ -340,6 +346,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@creates_once
 def hours_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record hours served on a claimed task."""
     task = _visible_task(request, pk)
@@ -404,17 +411,9 @@ def in_work_report_sent(request: HttpRequest, pk: int, year: int) -> HttpRespons
     form = MarkReportSentForm(request.POST)
     if form.is_valid():
         try:
+            # Sent already (ReportAlreadySent, saying by whom and when) rises to RefusalMiddleware.
             mark_in_work_report_sent(
                 registration=registration, year=year, by=request.user, note=form.cleaned_data["note"]
-            )
-        except ReportAlreadySent as already:
-            messages.error(
-                request,
-                _("This report was already marked sent on %(date)s by %(person)s; nothing was changed.")
-                % {
-                    "date": timezone.localtime(already.report.sent_at).strftime("%Y-%m-%d"),
-                    "person": already.report.sent_by,
-                },
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))

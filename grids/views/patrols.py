@@ -25,6 +25,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grids import actions
+from grids.access import (
+    checklist_editable_grid_ids,
+    may_keep_checklist,
+    may_patrol,
+    patrollable_grid_ids,
+    require_grid_work_access,
+)
 from grids.forms.patrols import (
     ApplyTemplateForm,
     ChecklistItemForm,
@@ -44,14 +51,13 @@ from grids.models import (
     Patrol,
     PatrolResult,
     SiteType,
-    checklist_editable_grid_ids,
     checklist_templates,
     month_bounds,
-    patrollable_grid_ids,
 )
-from grids.models.patrols import may_keep_checklist, may_patrol
-from grids.views.organisation import require_grid_work_access
+from grids.models.patrols import FINDING_WORKFLOW
 from shanglong import roles
+from shanglong.form_tokens import creates_once, form_created
+from shanglong.refusals import ActionRefused, Conflict, Refusal, refuse_form
 
 HISTORY_PAGE_SIZE = 20
 FINDINGS_PAGE_SIZE = 30
@@ -126,10 +132,8 @@ def patrol_start(request: HttpRequest, grid_pk: int) -> HttpResponse:
     """Start a patrol of one of the viewer's grids (or carry on the one they have open there)."""
     require_grid_work_access(request.user)
     grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=grid_pk)
-    try:
-        patrol, created = actions.start_patrol(grid=grid, by=request.user)
-    except actions.NotYourGrid as error:
-        raise PermissionDenied(str(error)) from error
+    # A grid the person may see but not patrol: NotYourGrid (403) rises to RefusalMiddleware.
+    patrol, created = actions.start_patrol(grid=grid, by=request.user)
     if not created:
         messages.info(request, _("Your patrol of %(grid)s was still open: carry on.") % {"grid": grid})
     return redirect("grids:patrol_detail", pk=patrol.pk)
@@ -227,7 +231,10 @@ def _item_response(
             (messages.success if status == 200 else messages.error)(request, note)
         return redirect(reverse("grids:patrol_detail", args=[patrol.pk]) + f"#item-{item.pk}")
     bound = {item.pk: form} if form is not None else None
-    [entry] = [entry for entry in _patrol_entries(request, patrol, bound=bound) if entry["item"].pk == item.pk]
+    entries = [entry for entry in _patrol_entries(request, patrol, bound=bound) if entry["item"].pk == item.pk]
+    # An item taken off the checklist since the page was shown is not among them (ItemNotOnPatrol):
+    # its fragment still carries the refusal.
+    entry = entries[0] if entries else {"item": item, "result": None, "finding": None, "form": None}
     context = _patrol_context(request, patrol, entry=entry, note=note, note_is_error=status != 200)
     return render(request, "grids/patrols/patrol.html#item", context, status=status)
 
@@ -252,19 +259,19 @@ def patrol_mark(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         return _item_response(request, patrol, item, status=400, note=_("Choose pass, fail or not applicable."))
     try:
         actions.mark_patrol_item(patrol=patrol, item=item, outcome=form.cleaned_data["outcome"], by=request.user)
-    except actions.PatrolError as error:
-        return _item_response(request, patrol, item, status=409, note=str(error))
+    except actions.PatrolError as error:  # the item's fragment carries the refusal for the script
+        return _item_response(request, patrol, item, status=error.status_code, note=str(error))
     return _item_response(request, patrol, item)
 
 
 def _refused_details(
-    request: HttpRequest, patrol: Patrol, item: ChecklistItem, form: FindingDetailsForm
+    request: HttpRequest, patrol: Patrol, item: ChecklistItem, form: FindingDetailsForm, status: int = 400
 ) -> HttpResponse:
     """The details form again with its errors (and what was typed): the item's fragment for
     the script, else the whole patrol page."""
     if _is_fetch(request):
-        return _item_response(request, patrol, item, status=400, form=form)
-    return _patrol_page(request, patrol, bound={item.pk: form}, status=400)
+        return _item_response(request, patrol, item, status=status, form=form)
+    return _patrol_page(request, patrol, bound={item.pk: form}, status=status)
 
 
 @require_POST
@@ -296,11 +303,10 @@ def patrol_describe(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse
             longitude=data["longitude"],
             photos=data["photos"],
         )
-    except actions.TooManyPhotos as error:
-        form.add_error("photos", str(error))
-        return _refused_details(request, patrol, item, form)
     except actions.PatrolError as error:
-        return _item_response(request, patrol, item, status=409, note=str(error))
+        if error.field in form.fields:  # about what was typed (too many photos): on the form, with it
+            return _refused_details(request, patrol, item, form, status=refuse_form(form, error))
+        return _item_response(request, patrol, item, status=error.status_code, note=str(error))
     return _item_response(request, patrol, item, note=_("Saved."))
 
 
@@ -467,13 +473,14 @@ def checklist_apply_template(request: HttpRequest, grid_pk: int) -> HttpResponse
     return redirect("grids:checklist", grid_pk=grid.pk)
 
 
+@creates_once
 def checklist_item_create(request: HttpRequest, grid_pk: int) -> HttpResponse:
     require_grid_work_access(request.user)
     grid = _editable_grid(request, grid_pk)
     form = ChecklistItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        actions.add_checklist_item(
+        item = actions.add_checklist_item(
             grid=grid,
             text=data["text"],
             guidance=data["guidance"],
@@ -482,6 +489,7 @@ def checklist_item_create(request: HttpRequest, grid_pk: int) -> HttpResponse:
             season_until=data["season_until"],
             by=request.user,
         )
+        form_created(request, item)
         messages.success(request, _("The item was added to the checklist of %(grid)s.") % {"grid": grid})
         return redirect("grids:checklist", grid_pk=grid.pk)
     return render(request, "grids/patrols/checklist_item_form.html", {"form": form, "grid": grid, "item": None})
@@ -575,6 +583,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@creates_once
 def finding_create(request: HttpRequest) -> HttpResponse:
     """Record a finding seen outside a patrol, in one of the viewer's grids."""
     user = request.user
@@ -607,25 +616,29 @@ def finding_create(request: HttpRequest) -> HttpResponse:
                 longitude=data["longitude"],
                 photos=data["photos"],
             )
-        except actions.PatrolError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("The finding was recorded."))
-            return redirect("grids:finding_detail", pk=finding.pk)
+        except Refusal as refusal:
+            return render(request, "grids/patrols/finding_form.html", {"form": form}, status=refuse_form(form, refusal))
+        form_created(request, finding)
+        messages.success(request, _("The finding was recorded."))
+        return redirect("grids:finding_detail", pk=finding.pk)
     return render(request, "grids/patrols/finding_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _finding_page(request: HttpRequest, finding: Finding, form: FollowUpForm | None, status: int = 200) -> HttpResponse:
-    can_follow_up = not finding.is_closed and may_patrol(request.user, finding.grid_id)
+    """The finding, its photos, its timeline, and the follow-up form while the viewer has a
+    step of FINDING_WORKFLOW to take on it."""
+    can_follow_up = bool(FINDING_WORKFLOW.available(request.user, finding))
     if can_follow_up and form is None:
         form = FollowUpForm(initial={"version": finding.version})
+    timeline = list(FINDING_WORKFLOW.timeline_of(finding, request.user))
     return render(
         request,
         "grids/patrols/finding_detail.html",
         {
             "finding": finding,
             "photos": list(finding.attachments.order_by("pk")),
-            "follow_ups": list(finding.follow_ups.select_related("by").order_by("at", "pk")),
+            "timeline": timeline,
+            "follow_ups": timeline,
             "form": form if can_follow_up else None,
         },
         status=status,
@@ -664,11 +677,17 @@ def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             by=request.user,
             version=form.cleaned_data["version"],
         )
-    except actions.PatrolError as error:
-        messages.error(request, str(error))
+    except (ActionRefused, Conflict) as refusal:
+        # The page as it is now (the other person's step in the timeline), the refusal in the
+        # page's messages, and what was typed kept, with the version just shown: sending it
+        # again after reading counts. (NotAllowed rises to RefusalMiddleware.)
+        messages.error(request, str(refusal))
+        finding.refresh_from_db()
+        kept = request.POST.copy()
+        kept["version"] = str(finding.version)
+        return _finding_page(request, finding, FollowUpForm(kept), status=refusal.status_code)
+    if form.cleaned_data["close"]:
+        messages.success(request, _("The finding was closed."))
     else:
-        if form.cleaned_data["close"]:
-            messages.success(request, _("The finding was closed."))
-        else:
-            messages.success(request, _("The follow-up was added."))
+        messages.success(request, _("The follow-up was added."))
     return redirect("grids:finding_detail", pk=finding.pk)

@@ -24,11 +24,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from grids import importing
+from grids.access import can_edit_people
 from grids.actions import (
-    ExportAlreadyDecided,
     ExportRefused,
-    MembershipAlreadyEnded,
-    ResidentAlreadyMovedOut,
     can_request_unmasked_export,
     claim_export_approval,
     decide_export_request,
@@ -64,13 +62,14 @@ from grids.models import (
     GroupMembership,
     Resident,
     Tenancy,
-    can_edit_people,
     manageable_group_kinds,
 )
 from grids.models.people import category_of
 from shanglong import roles
 from shanglong.actions import record_access
+from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import AccessAction, Community
+from shanglong.refusals import Refusal, refuse_form
 from shanglong.xlsx import Column, export_workbook, xlsx_response
 
 PAGE_SIZE = 50
@@ -273,6 +272,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Create, edit, move out ----------------------------------------------------------------
 
 
+@creates_once
 def resident_create(request: HttpRequest) -> HttpResponse:
     _require_people_access(request.user)
     if not can_edit_people(request.user):
@@ -292,6 +292,7 @@ def _resident_form_page(request: HttpRequest, resident: Resident | None) -> Http
         saved = form.save(commit=False)
         saved.dwelling = find_or_create_dwelling(**dwelling_for(form))
         save_resident(resident=saved, id_number=form.cleaned_data.get("id_number"), by=request.user)
+        form_created(request, saved)
         done = _("%(name)s was saved.") if resident is not None else _("%(name)s was added to the registry.")
         messages.success(request, done % {"name": saved.name})
         return redirect("grids:resident_detail", pk=saved.pk)
@@ -302,23 +303,24 @@ def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
     """Record that a resident left: the record stays with the date (nothing is deleted)."""
     resident = _editable_resident(request, pk)
     form = MoveOutForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             move_out_resident(resident=resident, on=form.cleaned_data["moved_out"], by=request.user)
-        except ResidentAlreadyMovedOut:
-            messages.error(request, _("This resident had already moved out; nothing was changed."))
+        except Refusal as refusal:
+            status = refuse_form(form, refusal)
         except ValidationError as error:
             form.add_error("moved_out", error)
-            return render(request, "grids/people/move_out.html", {"form": form, "resident": resident})
         else:
             messages.success(request, _("%(name)s moved out; the record stays.") % {"name": resident.name})
-        return redirect("grids:resident_detail", pk=resident.pk)
-    return render(request, "grids/people/move_out.html", {"form": form, "resident": resident})
+            return redirect("grids:resident_detail", pk=resident.pk)
+    return render(request, "grids/people/move_out.html", {"form": form, "resident": resident}, status=status)
 
 
 # --- Groups --------------------------------------------------------------------------------
 
 
+@creates_once
 def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a resident's special group or key-person membership (kinds the editor may see)."""
     resident = _editable_resident(request, pk)
@@ -331,6 +333,7 @@ def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            form_created(request, membership)
             messages.success(
                 request,
                 _("%(name)s is recorded in the group %(group)s.")
@@ -345,26 +348,29 @@ def membership_end(request: HttpRequest, pk: int) -> HttpResponse:
     _require_people_access(request.user)
     membership = get_object_or_404(GroupMembership.objects.editable_by(request.user).select_related("resident"), pk=pk)
     form = EndMembershipForm(request.POST or None, membership=membership)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             end_group_membership(membership=membership, until=form.cleaned_data["until"], by=request.user)
-        except MembershipAlreadyEnded:
-            messages.error(request, _("This membership had already ended; nothing was changed."))
+        except Refusal as refusal:
+            status = refuse_form(form, refusal)
         else:
             messages.success(request, _("The membership ends on %(until)s.") % {"until": form.cleaned_data["until"]})
-        return redirect("grids:resident_detail", pk=membership.resident_id)
-    return render(request, "grids/people/membership_end.html", {"form": form, "membership": membership})
+            return redirect("grids:resident_detail", pk=membership.resident_id)
+    return render(request, "grids/people/membership_end.html", {"form": form, "membership": membership}, status=status)
 
 
 # --- Rented flats --------------------------------------------------------------------------
 
 
+@creates_once
 def tenancy_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Record that the resident rents the flat they live in (出租房屋)."""
     resident = _editable_resident(request, pk)
     form = TenancyForm(request.POST or None, tenant=resident)
     if request.method == "POST" and form.is_valid():
-        record_tenancy(tenancy=form.save(commit=False), by=request.user)
+        tenancy = record_tenancy(tenancy=form.save(commit=False), by=request.user)
+        form_created(request, tenancy)
         messages.success(request, _("The rented flat was recorded."))
         return redirect("grids:resident_detail", pk=resident.pk)
     return render(request, "grids/people/tenancy_form.html", {"form": form, "resident": resident})
@@ -395,7 +401,6 @@ def group_access(request: HttpRequest) -> HttpResponse:
     if not (user.is_superuser or roles.is_community_staff(user)) or not user.community_id:
         raise PermissionDenied
     community = get_object_or_404(Community, pk=user.community_id)
-    GroupAccessRule.objects.ensure_for(community)
     editable = GroupAccessRule.objects.editable_by(user).filter(community=community).exists()
     rules = {
         rule.kind: rule
@@ -403,7 +408,9 @@ def group_access(request: HttpRequest) -> HttpResponse:
         .filter(community=community)
         .select_related("designated_officer")
     }
-    ordered = [rules[kind] for kind in GroupKind.values if kind in rules]
+    # The table is made with the community (a GET never writes); a kind without a row yet (one
+    # added later) is shown at the defaults it works by, and saved when the admin changes it.
+    ordered = [rules.get(kind) or GroupAccessRule(community=community, kind=kind) for kind in GroupKind.values]
     data = request.POST if request.method == "POST" and editable else None
     forms = [GroupAccessRuleForm(data, instance=rule, editor=user, prefix=rule.kind) for rule in ordered]
     if data is not None and all(form.is_valid() for form in forms):
@@ -471,8 +478,8 @@ def resident_export(request: HttpRequest) -> HttpResponse:
             return _export_refused(request, _("Your role does not see full identity numbers and phone numbers."))
         try:
             approval = claim_export_approval(by=user)
-        except ExportRefused as refusal:
-            return _export_refused(request, refusal.message)
+        except ExportRefused as refusal:  # its own page: it links to where an approval is asked for
+            return _export_refused(request, str(refusal))
         residents = residents.revealable_by(user)
     residents = residents.with_address().prefetch_related(visible_groups_prefetch(user, current_only=True))
     now = timezone.localtime()
@@ -504,6 +511,7 @@ def _export_refused(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "grids/people/export_refused.html", {"message": message}, status=403)
 
 
+@creates_once
 def export_requests(request: HttpRequest) -> HttpResponse:
     """Ask for an unmasked export; see one's requests; the community admin and the subdistrict's
     staff see and decide those they may (ExportApprovalQuerySet.decidable_by)."""
@@ -514,7 +522,7 @@ def export_requests(request: HttpRequest) -> HttpResponse:
         if form is None:
             raise PermissionDenied
         if form.is_valid():
-            request_unmasked_export(by=user, reason=form.cleaned_data["reason"])
+            form_created(request, request_unmasked_export(by=user, reason=form.cleaned_data["reason"]))
             messages.success(request, _("Your request was sent to the community admin and the subdistrict."))
             return redirect("grids:export_requests")
     approvals = list(
@@ -551,17 +559,14 @@ def export_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose approve or refuse."))
         return redirect("grids:export_requests")
-    try:
-        decide_export_request(
-            approval=approval,
-            approve=form.cleaned_data["decision"] == ExportStatus.APPROVED,
-            by=request.user,
-            hours=form.cleaned_data["hours"],
-        )
-    except ExportAlreadyDecided:
-        messages.error(request, _("This request was already decided; nothing was changed."))
-    else:
-        messages.success(request, _("The decision was recorded."))
+    # A request decided meanwhile (ExportAlreadyDecided) rises to RefusalMiddleware.
+    decide_export_request(
+        approval=approval,
+        approve=form.cleaned_data["decision"] == ExportStatus.APPROVED,
+        by=request.user,
+        hours=form.cleaned_data["hours"],
+    )
+    messages.success(request, _("The decision was recorded."))
     return redirect("grids:export_requests")
 
 
@@ -575,6 +580,7 @@ def _require_importer(user: Any) -> None:
         raise PermissionDenied
 
 
+@creates_once
 def resident_import(request: HttpRequest) -> HttpResponse:
     """Upload residents from the .xlsx template: all rows or none, with a row-by-row report."""
     _require_importer(request.user)
@@ -587,6 +593,7 @@ def resident_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", error)
         else:
             if result.ok:
+                form_created(request)
                 messages.success(request, _("%(count)d residents were imported.") % {"count": result.written})
                 return redirect("grids:resident_list")
     return render(

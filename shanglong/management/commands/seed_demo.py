@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.module_loading import module_has_submodule
 
 from shanglong.demo import DEMO_PASSWORD, DEMO_USERS
-from shanglong.models import Role
+from shanglong.roles import Role
 
 
 class Command(BaseCommand):
