@@ -7,7 +7,6 @@ Polygons are GeoJSON in WGS84 ([longitude, latitude] pairs), stored in JSON colu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -151,31 +150,16 @@ def validate_grid_boundary(value: Any, community: Community | None) -> dict[str,
     return polygon
 
 
-def locate_point(grids: Iterable[Grid], latitude: Decimal | float, longitude: Decimal | float) -> Grid | None:
-    """The first grid (in the order given) whose boundary covers the point, or None."""
-    point = Point(float(longitude), float(latitude))
-    for grid in grids:
-        if not grid.boundary:
-            continue
-        try:
-            geometry = to_shape(normalise_polygon(grid.boundary))
-        except ValidationError:
-            continue
-        if geometry.covers(point):
-            return grid
-    return None
-
-
-def grid_for_point(community: Community, latitude: Decimal | float, longitude: Decimal | float) -> Grid | None:
-    """The active grid of the community that holds the point (point-in-polygon), or None.
-
-    A record's grid is derived from its position; on a shared border the grid with the lowest
-    code wins, so the answer never depends on the database's row order.
-    """
-    from grids.models import Grid
-
-    grids = Grid.objects.filter(community=community, is_active=True).only("pk", "code", "name", "boundary", "community")
-    return locate_point(grids.order_by("code"), latitude, longitude)
+def polygon_covers(boundary: Any, latitude: Decimal | float, longitude: Decimal | float) -> bool:
+    """Whether a GeoJSON polygon covers the point (its border included); False for a missing or
+    unusable polygon. Grid.covers and GridQuerySet.containing (the point-to-grid rule) use it."""
+    if not boundary:
+        return False
+    try:
+        geometry = to_shape(normalise_polygon(boundary))
+    except ValidationError:
+        return False
+    return bool(geometry.covers(Point(float(longitude), float(latitude))))
 
 
 def place_compound(
@@ -209,7 +193,7 @@ def place_compound(
                 }
             )
         return found
-    if has_position and locate_point([grid], latitude, longitude) is None:
+    if has_position and not grid.covers(latitude, longitude):
         inside = _locate_among(candidates, community, latitude, longitude)
         message = (
             _("This position lies in %(other)s, not in the chosen grid %(grid)s.")
@@ -223,10 +207,10 @@ def place_compound(
 
 
 def _locate_among(candidates: Any, community: Community | None, latitude: Any, longitude: Any) -> Grid | None:
-    found = (
-        grid_for_point(community, latitude, longitude)
-        if community is not None
-        else locate_point(candidates, latitude, longitude)
-    )
-    # Never derive a grid the editor could not have chosen.
+    """The grid of the point: among the community's active grids when the editor works for one
+    (lowest code first), else among the candidates; never one the editor could not have chosen."""
+    from grids.models import Grid
+
+    grids = Grid.objects.filter(community=community).active() if community is not None else candidates
+    found = grids.containing(latitude, longitude).order_by("community_id", "code").first()
     return found if found is not None and candidates.filter(pk=found.pk).exists() else None

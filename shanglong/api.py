@@ -19,8 +19,8 @@ Token authentication lives in `shanglong.api_auth` (see its docstring for why).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured
@@ -37,7 +37,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.filters import BaseFilterBackend
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,7 +47,9 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from shanglong.actions import record_access
+from shanglong.forms import AttachmentField, PhotosField
 from shanglong.masking import mask_phone
+from shanglong.media import MAX_PHOTOS_AT_ONCE
 from shanglong.models import (
     API_TOKEN_DEFAULT_DAYS,
     API_TOKEN_MAX_DAYS,
@@ -56,11 +59,13 @@ from shanglong.models import (
     Department,
     DepartmentLevel,
     Notification,
+    NotificationQuerySet,
     Subdistrict,
     User,
 )
 from shanglong.roles import Viewer
 from shanglong.throttling import UserRateThrottle
+from shanglong.validators import validate_latitude, validate_longitude
 
 # --- Scoping helpers -----------------------------------------------------------------------
 
@@ -90,7 +95,7 @@ def run_model_clean(serializer: serializers.ModelSerializer, attrs: dict[str, An
     see shanglong.constraints), as a ModelForm does for pages. Many-to-many values are checked,
     not assigned (a row not yet saved has no links): a required one must not be empty.
     Call it from validate(): the errors are a 400 keyed by field."""
-    model = serializer.Meta.model
+    model: type[models.Model] = serializer.Meta.model
     instance = model()
     if serializer.instance is not None:  # a copy: a refused update must not touch the original
         for field in model._meta.concrete_fields:
@@ -103,7 +108,8 @@ def run_model_clean(serializer: serializers.ModelSerializer, attrs: dict[str, An
             setattr(instance, name, value)
         elif not value and not many_to_many[name].blank:
             errors[name] = [many_to_many[name].error_messages["blank"]]
-    for check in (instance.clean, instance.validate_unique, instance.validate_constraints):
+    checks: list[Callable[..., None]] = [instance.clean, instance.validate_unique, instance.validate_constraints]
+    for check in checks:
         try:
             check() if check == instance.clean else check(exclude=set(errors) | set(many_to_many))
         except DjangoValidationError as error:
@@ -123,17 +129,30 @@ def has_visible_to(model: type[models.Model]) -> bool:
     return manager is not None and callable(getattr(manager, "visible_to", None))
 
 
-def visible_queryset(model: type[models.Model], user: Viewer) -> models.QuerySet:
-    """The one way the API reads rows: the model's own scoping rule for this person."""
-    return model.objects.visible_to(user)
+def visible_queryset(model: type[models.Model] | None, user: Viewer | None) -> models.QuerySet:
+    """The one way the API reads rows: the model's own scoping rule for this person; no rows
+    without a person (a serializer used outside a request: the schema generator)."""
+    model = _require_visible_to(model, "visible_queryset")
+    if user is None:
+        return model._default_manager.none()
+    return cast(Any, model).objects.visible_to(user)
 
 
-def _require_visible_to(model: type[models.Model] | None, where: str) -> None:
+def _require_visible_to(model: type[models.Model] | None, where: str) -> type[models.Model]:
     if model is None or not has_visible_to(model):
         name = model._meta.label if model is not None else "?"
         raise ImproperlyConfigured(
             f"{where}: {name} has no `objects.visible_to(user)`; the API only offers and reads rows through it."
         )
+    return model
+
+
+def signed_in(request: Request) -> User:
+    """The caller of a view that needs a login (IsAuthenticated or ScopedPermission let only a
+    person through): typed as the User it is."""
+    if not request.user.is_authenticated:
+        raise NotAuthenticated
+    return request.user
 
 
 # --- Permissions ---------------------------------------------------------------------------
@@ -168,7 +187,9 @@ class ScopedPermission(BasePermission):
 _MODEL_FILTERS = (django_filters.ModelChoiceFilter, django_filters.ModelMultipleChoiceFilter)
 
 
-def _filter_related_model(filterset_class: type, model_filter: django_filters.Filter) -> type[models.Model] | None:
+def _filter_related_model(
+    filterset_class: type[django_filters.FilterSet], model_filter: django_filters.Filter
+) -> type[models.Model] | None:
     queryset = getattr(model_filter, "queryset", None)
     if isinstance(queryset, models.QuerySet | models.Manager):
         return queryset.model
@@ -193,8 +214,7 @@ class ScopedFilterSetMetaclass(FilterSetMetaclass):
         new_class = super().__new__(mcs, name, bases, attrs)
         for filter_name, model_filter in new_class.base_filters.items():
             if isinstance(model_filter, _MODEL_FILTERS):
-                model = _filter_related_model(new_class, model_filter)
-                _require_visible_to(model, f"{name}.{filter_name}")
+                model = _require_visible_to(_filter_related_model(new_class, model_filter), f"{name}.{filter_name}")
                 model_filter.queryset = model._default_manager.none()
         return new_class
 
@@ -233,6 +253,8 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary-key relation whose choices are `model.objects.visible_to(request.user)`, for
     the request in the serializer's context. Without a request there are no choices."""
 
+    queryset: models.QuerySet | None  # never a manager: see __init__
+
     def __init__(self, model: type[models.Model] | None = None, **kwargs: Any) -> None:
         queryset = kwargs.pop("queryset", None)
         if model is None and queryset is not None:
@@ -251,6 +273,41 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> models.QuerySet:
         request = self.context.get("request")
         return visible_queryset(self.scoped_model, getattr(request, "user", None))
+
+
+class LatitudeField(serializers.DecimalField):
+    """An optional WGS84 latitude, kept to six decimals (about 10 cm) like the models' columns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(max_digits=9, decimal_places=6, validators=[validate_latitude], **kwargs)
+
+
+class LongitudeField(serializers.DecimalField):
+    """An optional WGS84 longitude, kept to six decimals like the models' columns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(max_digits=9, decimal_places=6, validators=[validate_longitude], **kwargs)
+
+
+def checked_photos(uploads: list[Any], *, max_count: int = MAX_PHOTOS_AT_ONCE, field: str = "photos") -> list[Any]:
+    """The photos of a multipart request, through the pages' own field (PhotosField: how many,
+    and each one's type and size); a refusal is a 400 under `field`."""
+    try:
+        return PhotosField(max_count=max_count).clean(uploads)
+    except DjangoValidationError as error:
+        raise ValidationError({field: error.messages}) from error
+
+
+def checked_image(upload: Any, *, field: str) -> Any:
+    """One optional image of a multipart request (a signature...), through the pages' checks."""
+    try:
+        return AttachmentField(required=False, images_only=True).clean(upload)
+    except DjangoValidationError as error:
+        raise ValidationError({field: error.messages}) from error
 
 
 class MaskedPhoneField(serializers.CharField):
@@ -320,8 +377,14 @@ def _built_relations(serializer_class: type, meta: Any, model: type[models.Model
 
 # --- Viewsets ------------------------------------------------------------------------------
 
+if TYPE_CHECKING:
+    # What the mixin is always mixed into, so its methods are checked against DRF's.
+    _ViewSetBase = viewsets.GenericViewSet
+else:
+    _ViewSetBase = object
 
-class ScopedViewSetMixin:
+
+class ScopedViewSetMixin(_ViewSetBase):
     """The base of every API viewset over scoped data.
 
     Subclasses set `scoped_model` and may set `select_related` and `prefetch_related`; the
@@ -336,11 +399,9 @@ class ScopedViewSetMixin:
     scoped_model: ClassVar[type[models.Model] | None] = None
     select_related: ClassVar[tuple[str, ...]] = ()
     prefetch_related: ClassVar[tuple[str | Prefetch, ...]] = ()
-    permission_classes: ClassVar[list[type[BasePermission]]] = [ScopedPermission]
-    filter_backends: ClassVar[list[type]] = [ScopedFilterBackend]
+    permission_classes: Sequence[type[BasePermission]] = [ScopedPermission]
+    filter_backends: Sequence[type[BaseFilterBackend]] = [ScopedFilterBackend]
     read_actions: ClassVar[frozenset[str]] = frozenset()
-
-    request: Request
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -351,7 +412,7 @@ class ScopedViewSetMixin:
             )
         if cls.scoped_model is not None:
             _require_visible_to(cls.scoped_model, cls.__name__)
-            manager = cls.scoped_model.objects
+            manager = cast(Any, cls.scoped_model).objects
             if callable(getattr(manager, "editable_by", None)) and not callable(getattr(manager, "writable_by", None)):
                 raise ImproperlyConfigured(
                     f"{cls.__name__}: {cls.scoped_model._meta.label} has editable_by but no writable_by(user), "
@@ -382,7 +443,7 @@ class ScopedViewSetMixin:
         (a create, and every write before its row is looked up): whether the person writes rows
         of this model at all, `objects.writable_by(user)`; with a row: whether it is among
         `objects.editable_by(user)`. A model without editable_by is not written through the API."""
-        manager = getattr(self.scoped_model, "objects", None)
+        manager: Any = getattr(self.scoped_model, "objects", None)
         if not callable(getattr(manager, "editable_by", None)):
             return False
         if obj is None:
@@ -401,8 +462,8 @@ class ScopedViewSetMixin:
         that cannot be written) saves nothing, so it writes no history row either."""
         if not kwargs.get("partial"):
             return super().update(request, *args, **kwargs)  # type: ignore[misc]
-        instance = self.get_object()  # type: ignore[attr-defined]
-        serializer = self.get_serializer(instance, data=request.data, partial=True)  # type: ignore[attr-defined]
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if serializer.validated_data:
             self.perform_update(serializer)
@@ -489,7 +550,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
-        view = super().as_view(**initkwargs)
+        view: Any = super().as_view(**initkwargs)
         # DRF exempts its views from LoginRequiredMiddleware; this one is a page like the others.
         view.login_required = True
         return view
@@ -615,7 +676,7 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         # One query: the caller with their community, subdistrict and department. It is their
         # own row, so no visible_to is needed.
-        person = User.objects.select_related("community", "subdistrict", "department").get(pk=request.user.pk)
+        person = User.objects.select_related("community", "subdistrict", "department").get(pk=signed_in(request).pk)
         return Response(MeSerializer(person, context={"request": request}).data)
 
 
@@ -675,7 +736,7 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
-        marked = self.get_queryset().unread().update(read_at=timezone.now())
+        marked = cast(NotificationQuerySet, self.get_queryset()).unread().update(read_at=timezone.now())
         return Response({"marked": marked})
 
 
@@ -710,7 +771,7 @@ class ApiTokenViewSet(
         form = ApiTokenCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         token, key = ApiToken.objects.issue(
-            user=request.user, name=form.validated_data["name"], days=form.validated_data["days"]
+            user=signed_in(request), name=form.validated_data["name"], days=form.validated_data["days"]
         )
         token.key = key
         record_access(action=AccessAction.TOKEN_CREATED, request=request, target=f"api-token:{token.prefix}")

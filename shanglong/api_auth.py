@@ -100,7 +100,7 @@ def oversized_request_response(exc: Exception) -> Response:
             "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         }
     else:
-        message = _("The request has too many fields or files.")
+        message = str(_("The request has too many fields or files."))
     return Response({"detail": str(message), "code": "too_large"}, status=413)
 
 

@@ -15,6 +15,7 @@ and NULLs behave as in the database: a row whose fields hold a NULL never collid
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,7 +29,7 @@ class UniqueConstraint(models.UniqueConstraint):
         super().__init__(*expressions, **kwargs)
         self.error_field = error_field
 
-    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
         _path, args, kwargs = super().deconstruct()
         return "django.db.models.UniqueConstraint", args, kwargs
 
@@ -48,6 +49,8 @@ class UniqueConstraint(models.UniqueConstraint):
         except ValidationError as violation:
             values = {name: getattr(instance, name) for name in self.fields}
             error = ValidationError(
-                self.violation_error_message, code=self.violation_error_code or "unique", params=values
+                self.violation_error_message or self.default_violation_error_message,
+                code=self.violation_error_code or "unique",
+                params=values,
             )
             raise ValidationError({self.error_field: error}) from violation

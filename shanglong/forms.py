@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -14,11 +15,14 @@ from shanglong import media, roles
 from shanglong.actions import client_ip, record_access
 from shanglong.models import AccessAction, AccessLog, CalendarDay, CalendarDayKind, Community, Department, User
 from shanglong.roles import Role
-from shanglong.validators import validate_optional_mobile
+from shanglong.validators import validate_latitude, validate_longitude, validate_optional_mobile
 from shanglong.workdays import is_weekend
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
+
+# Positions are kept to six decimals of a degree (about 10 cm), as the models' columns.
+POSITION_STEP = Decimal("0.000001")
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -74,6 +78,56 @@ class AttachmentField(forms.FileField):
         if self.images_only:
             attrs["accept"] = "image/jpeg,image/png,image/webp"
         return attrs
+
+
+class MultiplePhotoInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(AttachmentField):
+    """Photos chosen at once (never required, 基层减负): at most `max_count`, each through the
+    shared upload checks (type, size; the location in the photo's EXIF is dropped when it is
+    stored). The API checks its uploads through the same field (shanglong.api.checked_photos)."""
+
+    widget = MultiplePhotoInput
+
+    def __init__(self, *, max_count: int = media.MAX_PHOTOS_AT_ONCE, **kwargs: Any) -> None:
+        self.max_count = max_count
+        kwargs.setdefault("required", False)
+        super().__init__(images_only=True, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
+        if len(files) > self.max_count:
+            raise forms.ValidationError(
+                _("Choose at most %(count)d photos."), code="too_many", params={"count": self.max_count}
+            )
+        return [super(PhotosField, self).clean(upload, initial) for upload in files]
+
+
+def rounded_position(value: Decimal | None) -> Decimal | None:
+    """A coordinate as stored: phones give more decimals than the six (10 cm) kept."""
+    return None if value is None else value.quantize(POSITION_STEP)
+
+
+class PositionFields(forms.Form):
+    """A position the person chose to add (the "add my position" button fills these; never
+    required). More decimals than kept are accepted, then rounded; half a position is none."""
+
+    latitude = forms.DecimalField(required=False, validators=[validate_latitude], widget=forms.HiddenInput)
+    longitude = forms.DecimalField(required=False, validators=[validate_longitude], widget=forms.HiddenInput)
+
+    def clean_latitude(self) -> Decimal | None:
+        return rounded_position(self.cleaned_data.get("latitude"))
+
+    def clean_longitude(self) -> Decimal | None:
+        return rounded_position(self.cleaned_data.get("longitude"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
+            cleaned["latitude"] = cleaned["longitude"] = None  # half a position is no position
+        return cleaned
 
 
 def grantable_roles(creator: User) -> list[tuple[str, StrOrPromise]]:

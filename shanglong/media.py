@@ -35,6 +35,8 @@ DOCUMENT_SUFFIXES = {".pdf": b"%PDF-", ".xlsx": b"PK\x03\x04"}
 
 # Refuse decompression bombs: above this many pixels an image is not decoded at all.
 MAX_IMAGE_PIXELS = 60_000_000
+# Photos one form or API call may bring at once (a record may cap its own total lower).
+MAX_PHOTOS_AT_ONCE = 6
 
 
 class PreparedUpload:

@@ -643,6 +643,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
+    # The full key of a token just issued, for the one answer that shows it; never stored.
+    key: str
 
     class Meta:
         verbose_name = _("API token")

@@ -50,7 +50,13 @@ ERROR_SCHEMA: dict[str, Any] = {
     ),
     "properties": {
         "detail": {"type": "string", "description": "What went wrong, for a person to read."},
-        "code": {"type": "string", "description": "A stable code: refused, not_allowed, conflict, too_large..."},
+        "code": {
+            "description": (
+                "A stable code (refused, not_allowed, conflict, too_large...), or the messages "
+                "about an input field named `code`."
+            ),
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        },
         "non_field_errors": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": {

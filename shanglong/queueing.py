@@ -56,7 +56,7 @@ class PortalTask(DjangoTask):
     def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
         enqueue_on_commit(self, *args, **kwargs)
 
-    def apply_async_on_commit(  # type: ignore[override]
+    def apply_async_on_commit(
         self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, **options: Any
     ) -> None:
         transaction.on_commit(functools.partial(enqueue, self, tuple(args or ()), kwargs, **options))

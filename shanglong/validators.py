@@ -520,6 +520,7 @@ def refuse_control_characters_in_text_inputs() -> None:
                 validate_no_control_characters not in field.validators
             ):
                 field.validators.append(validate_no_control_characters)
-    for field_class in (forms.CharField, api_fields.CharField):
+    field_classes: tuple[type[Any], ...] = (forms.CharField, api_fields.CharField)
+    for field_class in field_classes:
         if validate_no_control_characters not in field_class.default_validators:
             field_class.default_validators = [*field_class.default_validators, validate_no_control_characters]

@@ -341,7 +341,7 @@ def send_visit_reminders(*, on: datetime.date | None = None) -> int:
             if lines:
                 messages.append(_worker_reminder(person, lines, day, url))
         for secretary in secretaries:
-            # The grids of the branches one leads are in one's scope (visible_grid_ids).
+            # The grids of the branches one leads are in one's scope (access.visible_grid_ids).
             candidates = [pk for grid_id, _name in branch_grids[secretary.pk] for pk in overdue_by_grid[grid_id]]
             counts = Counter(line.grid_id for line in _visible_lines(secretary, candidates, due, sight))
             if counts:

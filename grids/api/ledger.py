@@ -19,7 +19,6 @@ import datetime
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,6 @@ from rest_framework.response import Response
 
 from grids import actions
 from grids.access import editable_grid_ids
-from grids.api.patrols import checked_photos
 from grids.models import (
     SENSITIVE_KINDS,
     Grid,
@@ -45,17 +43,19 @@ from grids.models import (
 )
 from shanglong.api import (
     NO_DELETE,
+    LatitudeField,
+    LongitudeField,
     ScopedFilterSet,
     ScopedModelSerializer,
     ScopedReadOnlyViewSet,
     ScopedRelatedField,
     ScopedViewSetMixin,
     api_router,
+    checked_image,
+    checked_photos,
     run_model_clean,
 )
-from shanglong.forms import AttachmentField
 from shanglong.models import User
-from shanglong.validators import validate_latitude, validate_longitude
 
 # --- Subjects ------------------------------------------------------------------------------
 
@@ -214,12 +214,8 @@ class VisitSerializer(ScopedModelSerializer):
     raise_finding = serializers.BooleanField(
         write_only=True, required=False, default=False, help_text=_("Report the problems as a finding of the grid.")
     )
-    latitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, validators=[validate_latitude]
-    )
-    longitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, validators=[validate_longitude]
-    )
+    latitude = LatitudeField()
+    longitude = LongitudeField()
     photos = serializers.SerializerMethodField(help_text=_("Links to the visit's photos."))
     signature_url = serializers.SerializerMethodField()
     corrected_by = serializers.SerializerMethodField()
@@ -309,11 +305,7 @@ class VisitFilterSet(ScopedFilterSet):
 def _uploads(request: Request) -> dict[str, Any]:
     """The photos and the signature of a multipart request, through the visit form's checks."""
     photos = checked_photos(request.FILES.getlist("photos") if hasattr(request.FILES, "getlist") else [])
-    try:
-        signature = AttachmentField(required=False, images_only=True).clean(request.FILES.get("signature"))
-    except DjangoValidationError as error:
-        raise serializers.ValidationError({"signature": error.messages}) from error
-    return {"photos": photos, "signature": signature}
+    return {"photos": photos, "signature": checked_image(request.FILES.get("signature"), field="signature")}
 
 
 def _visit_values(data: dict[str, Any]) -> dict[str, Any]:

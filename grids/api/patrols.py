@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -27,8 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids import actions
-from grids.forms.patrols import PhotosField
 from grids.models import (
+    MAX_FINDING_PHOTOS,
     Checklist,
     ChecklistItem,
     Compound,
@@ -43,24 +42,16 @@ from grids.models import (
 from shanglong.api import (
     APPEND_ONLY,
     NO_DELETE,
+    LatitudeField,
+    LongitudeField,
     ScopedFilterSet,
     ScopedModelSerializer,
     ScopedModelViewSet,
     ScopedReadOnlyViewSet,
     api_router,
+    checked_photos,
 )
-from shanglong.validators import validate_latitude, validate_longitude
 from shanglong.workflow_api import TimelineEntrySerializer
-
-
-def checked_photos(uploads: list[Any]) -> list[Any]:
-    """The photos of a multipart request, through the same checks as the pages' forms
-    (PhotosField: how many, and each one's type and size)."""
-    try:
-        return PhotosField().clean(uploads)
-    except DjangoValidationError as error:
-        raise serializers.ValidationError({"photos": error.messages}) from error
-
 
 # --- Checklists ----------------------------------------------------------------------------
 
@@ -305,12 +296,8 @@ class MarkSerializer(serializers.Serializer):
     place = serializers.CharField(required=False, allow_blank=True, max_length=200)
     compound = serializers.IntegerField(required=False, allow_null=True)
     merchant_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    latitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, validators=[validate_latitude]
-    )
-    longitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, required=False, allow_null=True, validators=[validate_longitude]
-    )
+    latitude = LatitudeField()
+    longitude = LongitudeField()
 
 
 class PatrolFilterSet(ScopedFilterSet):
@@ -560,7 +547,7 @@ class FindingViewSet(ScopedModelViewSet):
     def photos(self, request: Request, pk: str | None = None) -> Response:
         """Add photos (JPEG, PNG or WebP; the location in their EXIF is dropped)."""
         finding = self.get_object()
-        uploads = checked_photos(request.FILES.getlist("photos"))
+        uploads = checked_photos(request.FILES.getlist("photos"), max_count=MAX_FINDING_PHOTOS)
         if not uploads:
             raise serializers.ValidationError({"photos": [_("Choose at least one photo.")]})
         # Too many photos (400, on "photos") or a closed finding (409) rise to the API's handler.

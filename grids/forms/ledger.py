@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.access import editable_grid_ids
-from grids.forms.patrols import PhotosField, PositionFields
 from grids.models import (
     COMMUNITY_WORK_ROLES,
     Grid,
@@ -31,7 +30,7 @@ from grids.models import (
     VisitWay,
     kind_for_group,
 )
-from shanglong.forms import AttachmentField
+from shanglong.forms import AttachmentField, PhotosField, PositionFields
 from shanglong.models import Department, User
 
 # A visit recorded a little ahead of the server's clock (a phone's clock runs fast) is fine.

@@ -6,62 +6,13 @@ visible_to) and the compounds of those grids in the viewer's scope. Photos and p
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import MAX_FINDING_PHOTOS, ChecklistItem, Compound, Grid, Outcome, SiteType, checklist_templates
-from shanglong.forms import AttachmentField
-from shanglong.validators import validate_latitude, validate_longitude
-
-
-class MultiplePhotoInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(AttachmentField):
-    """Up to MAX_FINDING_PHOTOS photos at once, each through the shared upload checks (type,
-    size; the location in the photo's EXIF is dropped when it is stored)."""
-
-    widget = MultiplePhotoInput
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(images_only=True, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        files = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
-        if len(files) > MAX_FINDING_PHOTOS:
-            raise forms.ValidationError(
-                _("Choose at most %(count)d photos."), code="too_many", params={"count": MAX_FINDING_PHOTOS}
-            )
-        return [super(PhotosField, self).clean(upload, initial) for upload in files]
-
-
-class PositionFields(forms.Form):
-    """A position the worker chose to add (the "add my position" button fills these)."""
-
-    # Phones give more decimals than the six (10 cm) we keep: accepted, then rounded.
-    latitude = forms.DecimalField(required=False, validators=[validate_latitude], widget=forms.HiddenInput)
-    longitude = forms.DecimalField(required=False, validators=[validate_longitude], widget=forms.HiddenInput)
-
-    def clean_latitude(self) -> Decimal | None:
-        value = self.cleaned_data.get("latitude")
-        return None if value is None else value.quantize(Decimal("0.000001"))
-
-    def clean_longitude(self) -> Decimal | None:
-        value = self.cleaned_data.get("longitude")
-        return None if value is None else value.quantize(Decimal("0.000001"))
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
-            cleaned["latitude"] = cleaned["longitude"] = None  # half a position is no position
-        return cleaned
-
+from shanglong.forms import PhotosField, PositionFields
 
 # --- Checklists ----------------------------------------------------------------------------
 
@@ -131,7 +82,7 @@ class FindingDetailsForm(PositionFields):
     place = forms.CharField(label=_("Where"), required=False, max_length=200)
     compound = CompoundChoiceField(label=_("Compound"))
     merchant_name = forms.CharField(label=_("Merchant"), required=False, max_length=100)
-    photos = PhotosField(label=_("Photos"))
+    photos = PhotosField(label=_("Photos"), max_count=MAX_FINDING_PHOTOS)
 
     field_order = ["description", "place", "compound", "merchant_name", "photos", "latitude", "longitude"]
 

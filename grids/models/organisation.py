@@ -9,6 +9,7 @@ access table); these models ask it.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -164,6 +165,16 @@ class GridQuerySet(RegistryQuerySet):
     def active(self) -> GridQuerySet:
         return self.filter(is_active=True)
 
+    def containing(self, latitude: Decimal | float, longitude: Decimal | float) -> GridQuerySet:
+        """THE point-to-grid rule: of these grids, those whose boundary covers the point (a
+        point on a shared border is in both; take `.first()`: the lowest code of the community
+        wins, so the answer never depends on the database's row order). A record's grid is
+        derived from its position through this. The geometry is done in Python (shapely), so
+        any database will do: one query for the boundaries, the result is filtered by pk."""
+        rows = self.order_by().only("pk", "boundary")
+        covering = [grid.pk for grid in rows if grid.covers(latitude, longitude)]
+        return self.filter(pk__in=covering)
+
     def mapped_for(self, user: Any) -> GridQuerySet:
         """The grids drawn on a person's map: THE one place for the map's rule.
 
@@ -242,6 +253,11 @@ class Grid(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def covers(self, latitude: Decimal | float, longitude: Decimal | float) -> bool:
+        """Whether the point lies in the grid (its border included); a grid with no usable
+        boundary covers nothing."""
+        return geometry.polygon_covers(self.boundary, latitude, longitude)
 
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}
@@ -333,7 +349,7 @@ class CompoundQuerySet(GridScopedQuerySet, RegistryQuerySet):
 
 class Compound(models.Model):
     """小区: a residential compound. Its grid follows from its position (see
-    grids.geometry.grid_for_point)."""
+    Grid.objects.containing, through grids.geometry.place_compound)."""
 
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("grid"))
     name = models.CharField(_("name"), max_length=100)

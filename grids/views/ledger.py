@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grids.access import editable_grid_ids, patrollable_grid_ids, require_grid_work_access
+from grids.access import patrollable_grid_ids, require_grid_work_access
 from grids.actions import (
     VisitAlreadyCorrected,
     correct_visit,
@@ -247,7 +247,7 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_add": Grid.objects.filter(pk__in=editable_grid_ids(request.user)).exists(),
+            "can_add": LedgerSubject.objects.writable_by(request.user),
             "grid": filters.get("grid"),
         },
     )
@@ -347,7 +347,7 @@ def _subject_form(request: HttpRequest, form: LedgerSubjectForm, saved: str) -> 
 def subject_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_grid_work_access(user)
-    if not Grid.objects.filter(pk__in=editable_grid_ids(user)).exists():
+    if not LedgerSubject.objects.writable_by(user):
         raise PermissionDenied
     form = LedgerSubjectForm(request.POST or None, editor=user, initial={"kind": request.GET.get("kind") or ""})
     return _subject_form(request, form, _("%(subject)s is in the ledger."))

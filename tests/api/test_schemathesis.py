@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import io
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -42,6 +43,20 @@ def node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
     which pytest 9.2 no longer has."""
     if not hasattr(request.node, "_nodeid"):
         request.node._nodeid = request.node.nodeid
+
+
+@pytest.fixture
+def run_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print what the run did: operations, generated cases by phase, answers by status."""
+    calls.clear()
+    started = time.monotonic()
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    operations = sum(1 for name in calls if name.startswith("operation "))
+    summary = ", ".join(f"{name}: {count}" for name, count in sorted(calls.items()) if not name.startswith("operation "))
+    reporter.write_line(
+        f"schemathesis: {operations} operations, {calls['examples']} cases in {time.monotonic() - started:.0f}s; {summary}"
+    )
 
 
 @pytest.fixture
@@ -74,7 +89,7 @@ def staff_key(db) -> Callable[[], str]:
 
 
 @pytest.fixture
-def api_schema(staff_key, in_process_requests, monkeypatch, media_root) -> schemathesis.BaseSchema:
+def api_schema(staff_key, in_process_requests, run_figures, monkeypatch, media_root) -> schemathesis.BaseSchema:
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "user": None})
     config = schemathesis.Config.from_dict(
         {
@@ -101,5 +116,8 @@ def test_every_operation_keeps_the_schema(case, staff_key):
         headers={"Authorization": f"Bearer {staff_key()}", "Accept-Language": "en"},
         checks=CHECKS,
     )
-    calls[f"{case.method} {case.path}"] += 1
+    meta = case._meta
+    calls["examples"] += 1
+    calls[f"operation {case.method} {case.path}"] += 1
+    calls[f"phase {meta.phase.name.value if meta else '?'}"] += 1
     calls[f"status {response.status_code}"] += 1
