@@ -14,10 +14,10 @@
 
 "on duty" is a grid worker on duty in a grid, whatever the duty: grid head (网格长), full-time or
 part-time grid worker, building head (楼栋长), community police officer. The cells name grids:
-`community` the grids of the person's own community (none without one),
-`subdistrict` those of every community of their subdistrict, `branch` those of the grid party
-branches they are secretary of, `duty` those they are on duty in today (a GridAssignment of any
-duty), `all` every grid, `-` none; `yes` / `-` for the pages.
+`community` the grids of the person's own community (none without one), `subdistrict` those of
+every community of their subdistrict, `branch` those of the grid party branches they are
+secretary of, `duty` those they are on duty in today (a current GridAssignment), `all` every
+grid, `-` none; for the pages, `yes` or `-` (403).
 
 How to read it:
 - A person gets the union of the row of their role and the rows of their links: leading a

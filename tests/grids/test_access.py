@@ -96,14 +96,16 @@ def granted(function, user) -> set[int]:
 
 
 def test_the_table_has_a_row_for_every_role_and_the_columns_of_the_functions():
-    assert COLUMNS == [*GRID_COLUMNS, PAGES]
+    assert list(COLUMNS) == [*GRID_COLUMNS, PAGES]
     assert set(TABLE) == set(PLAYERS)
     for row in TABLE.values():
         assert row[PAGES] in {"yes", "-"}
         assert all(row[column] in {"all", "community", "subdistrict", "branch", "duty", "-"} for column in GRID_COLUMNS)
 
 
-ROW_PLAYERS = [pytest.param(row, player, id=f"{row}-{player}") for row, players in PLAYERS.items() for player in players]
+ROW_PLAYERS = [
+    pytest.param(row, player, id=f"{row}-{player}") for row, players in PLAYERS.items() for player in players
+]
 
 
 @pytest.mark.django_db
