@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac as std_hmac
 import os
 from typing import Any
 
@@ -101,11 +100,6 @@ def keyed_hash(value: str) -> str:
     mac = hmac.HMAC(_hash_key(), hashes.SM3())
     mac.update(normalise_for_hash(value).encode("utf-8"))
     return mac.finalize().hex()
-
-
-def keyed_hash_matches(value: str, expected_hash: str) -> bool:
-    """Compare a value with a stored hash in constant time."""
-    return std_hmac.compare_digest(keyed_hash(value), expected_hash)
 
 
 class EncryptedTextField(models.TextField):

@@ -124,7 +124,8 @@ class PositionFields(forms.Form):
         return rounded_position(self.cleaned_data.get("longitude"))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
             cleaned["latitude"] = cleaned["longitude"] = None  # half a position is no position
         return cleaned

@@ -3,15 +3,16 @@
 `ShanglongAutoSchema` adds, once for every operation, the error answers it can give, each with
 the one `Error` component (the body every refusal and every DRF error has):
 
-| status | documented on                                                                   |
-|--------|---------------------------------------------------------------------------------|
-| 400    | operations with a request body or with query parameters (filters, `page`) and every write (an action may refuse: `ActionRefused`) |
-| 401    | every operation that needs a login or a token                                    |
-| 403    | every write (`NotAllowed`, the scope's write rule, a token creating tokens)      |
-| 404    | detail routes (`{id}`) and paginated lists (a page past the end)                 |
-| 409    | writes to an existing record (PUT, PATCH, DELETE, POST on `{id}`): `Conflict`     |
-| 413    | operations with a request body (over `DATA_UPLOAD_MAX_MEMORY_SIZE`)              |
-| 429    | every throttled operation                                                        |
+| status | documented on                                                                  |
+|--------|--------------------------------------------------------------------------------|
+| 400    | every write (an action may refuse: `ActionRefused`), and reads with query      |
+|        | parameters (filters, `page`)                                                   |
+| 401    | every operation that needs a login or a token                                  |
+| 403    | every write (`NotAllowed`, the scope's write rule, a token creating tokens)    |
+| 404    | detail routes (`{id}`) and paginated lists (a page past the end)               |
+| 409    | writes to an existing record (PUT, PATCH, DELETE, POST on `{id}`): `Conflict`  |
+| 413    | operations with a request body (over `DATA_UPLOAD_MAX_MEMORY_SIZE`)            |
+| 429    | every throttled operation                                                      |
 
 A status an operation declares itself keeps its description but gets the `Error` schema, so
 there is one error schema in the whole contract.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -23,16 +24,10 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-# One quick retry: a request waits a fraction of a second for a broker that is down, not seconds.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
-
-def enqueue(task: Task, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, **options: Any) -> bool:
-    """Send the task to the workers now; False (and a warning in the log) when the broker
-    cannot take it."""
-    options.setdefault("retry_policy", PUBLISH_RETRY_POLICY)
+def _send(task: Task, send: Callable[[], Any]) -> bool:
     try:
-        task.apply_async(args, kwargs or {}, **options)
+        send()
     except Exception as error:  # any broker or connection failure: the write stands
         logger.warning(
             "Could not queue %s (%s: %s); its periodic sweep will do the work.",
@@ -44,9 +39,15 @@ def enqueue(task: Task, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | Non
     return True
 
 
+def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
+    """Send the task to the workers now (`task.delay`); False, and a warning in the log, when
+    the broker cannot take it. (Publishing retries once, quickly: CELERY_TASK_PUBLISH_RETRY_POLICY.)"""
+    return _send(task, functools.partial(task.delay, *args, **kwargs))
+
+
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Queue the task once the current transaction commits (at once outside one)."""
-    transaction.on_commit(functools.partial(enqueue, task, args, kwargs))
+    transaction.on_commit(functools.partial(enqueue, task, *args, **kwargs))
 
 
 class PortalTask(DjangoTask):
@@ -59,4 +60,5 @@ class PortalTask(DjangoTask):
     def apply_async_on_commit(
         self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, **options: Any
     ) -> None:
-        transaction.on_commit(functools.partial(enqueue, self, tuple(args or ()), kwargs, **options))
+        send = functools.partial(self.apply_async, tuple(args or ()), kwargs, **options)
+        transaction.on_commit(functools.partial(_send, self, send))

@@ -43,9 +43,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from shanglong.media import store_attachment
-from shanglong.models import TimelineEntry
+from shanglong.models import TimelineEntry, User
 from shanglong.notifications import Message, notify
 from shanglong.refusals import ActionRefused, Conflict, NotAllowed, Refusal
+from shanglong.roles import Viewer
 
 # Who may take a step: (the person, the record as they read it) -> bool.
 type Predicate = Callable[[Any, Any], bool]
@@ -167,7 +168,7 @@ class Workflow:
         transition = self.transitions.get(action)
         return str(transition.label) if transition is not None else action
 
-    def available(self, user: Any, record: models.Model) -> list[Transition]:
+    def available(self, user: Viewer, record: models.Model) -> list[Transition]:
         """The actions the person may take on the record in its present state (for the buttons
         of a page). Each distinct predicate is asked once."""
         status = getattr(record, self.status_field)
@@ -182,7 +183,7 @@ class Workflow:
                 offered.append(transition)
         return offered
 
-    def timeline_of(self, record: models.Model, user: Any) -> models.QuerySet:
+    def timeline_of(self, record: models.Model, user: Viewer) -> models.QuerySet:
         """The record's steps in order, as the person may see them (the timeline model's own
         visible_to), with who took them and their attachments: three queries in all."""
         manager: Any = self.timeline._default_manager
@@ -204,7 +205,7 @@ class Workflow:
         record: models.Model,
         *,
         action: str,
-        by: Any,
+        by: User,
         note: str = "",
         version: int | None = None,
         attachments: Iterable[UploadedFile] = (),

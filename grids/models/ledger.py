@@ -283,9 +283,6 @@ class LedgerSubjectQuerySet(models.QuerySet):
         # One id list (a union): the database starts from these few rows, by primary key.
         return self.filter(pk__in=on_team.union(teamless_on_duty))
 
-    def in_grid(self, grid: Grid | int) -> LedgerSubjectQuerySet:
-        return self.filter(grid_id=grid.pk if isinstance(grid, Grid) else grid)
-
     def with_status(self, on: datetime.date | None = None) -> LedgerSubjectQuerySet:
         """Annotate each subject with its standing on the day, in SQL: one join to the visits
         of the previous and current periods and aggregate counts over it (the database computes
@@ -522,10 +519,6 @@ class LedgerSubject(models.Model):
         return self.name
 
     @property
-    def is_sensitive(self) -> bool:
-        return self.kind in SENSITIVE_KINDS
-
-    @property
     def rule(self) -> VisitRule:
         return VisitRule(self.visits_required, self.period, self.face_to_face_only)
 
@@ -707,10 +700,6 @@ class Visit(AppendOnlyModel):
     def __str__(self) -> str:
         local = timezone.localtime(self.visited_at)
         return f"{self.subject} · {local:%Y-%m-%d %H:%M} · {self.get_way_display()}"
-
-    @property
-    def is_face_to_face(self) -> bool:
-        return self.way in IN_PERSON_WAYS
 
     @property
     def has_position(self) -> bool:

@@ -671,12 +671,6 @@ class GroupMembershipQuerySet(models.QuerySet):
     def current(self, on: datetime.date | None = None) -> GroupMembershipQuerySet:
         return self.filter(_period_q(on))
 
-    def special_groups(self) -> GroupMembershipQuerySet:
-        return self.filter(kind__in=SPECIAL_GROUP_KINDS)
-
-    def key_persons(self) -> GroupMembershipQuerySet:
-        return self.filter(kind__in=KEY_PERSON_KINDS)
-
 
 class _MembershipFacts(NamedTuple):
     pk: int

@@ -638,7 +638,6 @@ def _finding_page(request: HttpRequest, finding: Finding, form: FollowUpForm | N
             "finding": finding,
             "photos": list(finding.attachments.order_by("pk")),
             "timeline": timeline,
-            "follow_ups": timeline,
             "form": form if can_follow_up else None,
         },
         status=status,
@@ -682,7 +681,7 @@ def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         # page's messages, and what was typed kept, with the version just shown: sending it
         # again after reading counts. (NotAllowed rises to RefusalMiddleware.)
         messages.error(request, str(refusal))
-        finding.refresh_from_db()
+        finding.refresh_from_db(fields=["status", "version", "closed_at"])
         kept = request.POST.copy()
         kept["version"] = str(finding.version)
         return _finding_page(request, finding, FollowUpForm(kept), status=refusal.status_code)

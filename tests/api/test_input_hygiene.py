@@ -37,7 +37,9 @@ def test_the_api_refuses_a_control_character_in_a_dwellings_unit(request, staff)
 
 def test_the_api_refuses_a_control_character_in_a_field_of_no_model(staff):
     """The name of a new API token is a field of a plain serializer, not of a model."""
-    response = api_client(staff).post(reverse("api:apitoken-list"), {"name": "app\x01"}, content_type="application/json")
+    response = api_client(staff).post(
+        reverse("api:apitoken-list"), {"name": "app\x01"}, content_type="application/json"
+    )
     assert response.status_code == 400, response.content
     assert "U+0001" in response.json()["name"][0]
     assert not ApiToken.objects.exists()
@@ -107,9 +109,11 @@ def test_the_413_is_documented_and_its_body_matches_the_error_schema(staff, smal
     schema = api_client(staff).get(reverse("api-schema"), {"format": "json"}).json()
     responses = schema["paths"]["/api/v1/departments/"]["post"]["responses"]
     assert responses["413"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    body = api_client(staff).post(
-        reverse("api:department-list"), {"name": "x" * 4000}, content_type="application/json"
-    ).json()
+    body = (
+        api_client(staff)
+        .post(reverse("api:department-list"), {"name": "x" * 4000}, content_type="application/json")
+        .json()
+    )
     jsonschema.validate(body, _error_schema(staff))
 
 

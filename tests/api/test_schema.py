@@ -167,3 +167,38 @@ def test_swagger_ui_renders_the_operations_under_the_csp(live_server, desktop: P
     assert violations == [], violations
     assert [message for message in messages if message.startswith("pageerror")] == []
     assert external == []
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_its_error_answers_with_the_one_error_schema(staff):
+    """shanglong.openapi: 401 and 429 everywhere, 400 with a body or query parameters and on
+    writes, 403 on writes, 404 on records and paginated lists, 409 on writes to a record, 413
+    with a body; every error answer is the Error component."""
+    schema = api_client(staff).get(reverse("api-schema"), {"format": "json"}).json()
+    error = {"$ref": "#/components/schemas/Error"}
+    assert {"detail", "code"} <= set(schema["components"]["schemas"]["Error"]["properties"])
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            errors = {code for code in responses if code.startswith("4")}
+            for code in errors:
+                assert responses[code]["content"] == {"application/json": {"schema": error}}, where
+            expected = {"401", "429"}
+            on_record = "{" in path
+            writes = method in ("post", "put", "patch", "delete")
+            if "requestBody" in operation:
+                expected |= {"400", "413"}
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", ())):
+                expected.add("400")
+            if writes:
+                expected |= {"400", "403"}
+            if on_record:
+                expected.add("404")
+            if writes and on_record:
+                expected.add("409")
+            assert errors >= expected, f"{where}: {sorted(expected - errors)} missing"
+    departments = schema["paths"]["/api/v1/departments/"]
+    assert set(departments["get"]["responses"]) == {"200", "400", "401", "404", "429"}
+    assert set(departments["post"]["responses"]) == {"201", "400", "401", "403", "413", "429"}
+    assert "409" in schema["paths"]["/api/v1/residents/{id}/move-out/"]["post"]["responses"]

@@ -342,7 +342,7 @@ def test_moving_out_through_the_api_keeps_the_record(grid_worker, other_grid_wor
     response = api_post(grid_worker, url, {"moved_out": "2025-10-01"})
     assert response.status_code == 200, response.content
     assert response.json()["moved_out"] == "2025-10-01"
-    assert api_post(grid_worker, url, {"moved_out": "2025-10-02"}).status_code == 400
+    assert api_post(grid_worker, url, {"moved_out": "2025-10-02"}).status_code == 409  # a Conflict, like the pages
     resident.refresh_from_db()
     assert str(resident.moved_out) == "2025-10-01"
     still_listed = api_get(grid_worker, reverse("api:resident-list"))
