@@ -1,8 +1,10 @@
 """The double-submit guard of the create forms: a one-time form token.
 
 Every page that shows a form carries a hidden token (`includes/form_token.html`, rendered by
-`includes/form.html`; the value comes from the `form_token` context processor). A create view
-wears `@creates_once` and names what it made with `form_created(request, record)`:
+`includes/form.html`; the value comes from the `form_token` context processor, and
+`static/js/form_token.js` keeps it with the history entry, so a page that Back fetches anew
+sends the token it was first given). A create view wears `@creates_once` and names what it
+made with `form_created(request, record)`:
 
     @creates_once
     def finding_create(request):
