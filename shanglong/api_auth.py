@@ -21,6 +21,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from shanglong.models import ApiToken
 from shanglong.refusals import Refusal
@@ -118,6 +119,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         return oversized_request_response(exc)
     response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError) and isinstance(response.data, list):
+        # A ValidationError raised outside a serializer's fields (as_drf_error of a model's
+        # clean()) would be a bare list: the messages go under non_field_errors, as DRF puts a
+        # serializer's own, so every error body is an object of the one Error schema.
+        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
     if response is not None and isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         response.status_code = 401
         response["WWW-Authenticate"] = BearerTokenAuthentication.www_authenticate

@@ -16,6 +16,7 @@ from tests.api import matrix
 from tests.api.matrix import api_client, bearer_client
 from tests.conftest import client_for
 from tests.grids.people_world import build_people
+from tests.grids.test_party_api import build_party_world
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +130,18 @@ def test_error_answers_match_the_one_error_schema(staff, method, path, payload, 
     client = api_client(staff)
     response = getattr(client, method)(path, payload, content_type="application/json")
     assert response.status_code == status, response.content
+    jsonschema.validate(response.json(), _error_schema(staff))
+
+
+def test_a_model_check_outside_the_fields_is_an_object_under_non_field_errors(request, staff):
+    """The model refuses a report for a year that has not begun (its clean(), not a field):
+    the body is {"non_field_errors": [...]}, not a bare list, like every error body."""
+    registration = build_party_world(matrix.build_cast(request))["registrations"]["reg1"]
+    url = reverse("api:inworkregistration-mark-report-sent", args=[registration.pk])
+    next_year = datetime.date.today().year + 1
+    response = api_client(staff).post(url, {"year": next_year}, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"non_field_errors": ["A report cannot be sent for a year that has not begun."]}
     jsonschema.validate(response.json(), _error_schema(staff))
 
 
