@@ -457,20 +457,6 @@ class ScopedViewSetMixin(_ViewSetBase):
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         self.save_in_scope(serializer, **self.save_kwargs(creating=True))
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """DRF's update, except that a PATCH that sets nothing (an empty body, or only fields
-        that cannot be written) saves nothing, so it writes no history row either."""
-        if not kwargs.get("partial"):
-            return super().update(request, *args, **kwargs)  # type: ignore[misc]
-        instance = self.get_object()
-        serializer = self.get_serializer(instance, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        if serializer.validated_data:
-            self.perform_update(serializer)
-            if getattr(instance, "_prefetched_objects_cache", None):
-                instance._prefetched_objects_cache = {}
-        return Response(serializer.data)
-
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         self.save_in_scope(serializer, **self.save_kwargs(creating=False))
 
@@ -491,6 +477,20 @@ class ScopedViewSetMixin(_ViewSetBase):
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """List, retrieve, create, update and delete rows of `scoped_model` within the viewer's scope."""
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """DRF's update, except that a PATCH that sets nothing (an empty body, or only fields
+        that cannot be written) saves nothing, so it writes no history row either."""
+        if not kwargs.get("partial"):
+            return super().update(request, *args, **kwargs)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data:
+            self.perform_update(serializer)
+            if getattr(instance, "_prefetched_objects_cache", None):
+                instance._prefetched_objects_cache = {}
+        return Response(serializer.data)
 
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):

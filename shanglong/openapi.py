@@ -3,16 +3,17 @@
 `ShanglongAutoSchema` adds, once for every operation, the error answers it can give, each with
 the one `Error` component (the body every refusal and every DRF error has):
 
-| status | documented on                                                                  |
-|--------|--------------------------------------------------------------------------------|
-| 400    | every write (an action may refuse: `ActionRefused`), and reads with query      |
-|        | parameters (filters, `page`)                                                   |
-| 401    | every operation that needs a login or a token                                  |
-| 403    | every write (`NotAllowed`, the scope's write rule, a token creating tokens)    |
-| 404    | detail routes (`{id}`) and paginated lists (a page past the end)               |
-| 409    | writes to an existing record (PUT, PATCH, DELETE, POST on `{id}`): `Conflict`  |
-| 413    | operations with a request body (over `DATA_UPLOAD_MAX_MEMORY_SIZE`)            |
-| 429    | every throttled operation                                                      |
+| status | documented on                                                                    |
+|--------|----------------------------------------------------------------------------------|
+| 400    | every write (an action may refuse: `ActionRefused`), and reads with query        |
+|        | parameters (filters, `page`)                                                     |
+| 401    | every operation that needs a login or a token                                    |
+| 403    | every write (`NotAllowed`, the scope's write rule, a token creating tokens)      |
+| 404    | detail routes (`{id}`) and paginated lists (a page past the end)                 |
+| 409    | writes to an existing record (PUT, PATCH, DELETE, POST on `{id}`): `Conflict`    |
+| 413    | operations with a request body (over `DATA_UPLOAD_MAX_MEMORY_SIZE`)              |
+| 415    | operations with a request body (in a media type the operation does not read)    |
+| 429    | every throttled operation                                                        |
 
 A status an operation declares itself keeps its description but gets the `Error` schema, so
 there is one error schema in the whole contract.
@@ -76,6 +77,7 @@ ERROR_DESCRIPTIONS = {
     "404": _("Not found in what you may see (or a page past the end)."),
     "409": _("The record is not as you saw it (changed meanwhile, or already done); nothing was changed."),
     "413": _("The request body is over the size limit; nothing was changed."),
+    "415": _("The request body is of a media type this operation does not read; nothing was changed."),
     "429": _("Too many requests; wait and retry (see Retry-After)."),
 }
 
@@ -118,7 +120,7 @@ class ShanglongAutoSchema(AutoSchema):
         if has_body or has_query or writes:
             statuses.add("400")
         if has_body:
-            statuses.add("413")
+            statuses |= {"413", "415"}
         if self._needs_authentication():
             statuses.add("401")
         if writes:

@@ -47,6 +47,7 @@ from shanglong.api import (
     LongitudeField,
     ScopedFilterSet,
     ScopedModelSerializer,
+    ScopedModelViewSet,
     ScopedReadOnlyViewSet,
     ScopedRelatedField,
     ScopedViewSetMixin,
@@ -167,7 +168,7 @@ class LedgerSubjectFilterSet(ScopedFilterSet):
         return queryset.in_status(value) if value else queryset
 
 
-class LedgerSubjectViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+class LedgerSubjectViewSet(ScopedModelViewSet):
     """The ledger's subjects in the caller's scope, each with its standing today. Subjects are
     kept (POST, PATCH) by community staff for their community and by grid workers for the grids
     they are on duty in; they leave the ledger by `left_on` and are never deleted."""

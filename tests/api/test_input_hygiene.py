@@ -119,18 +119,22 @@ def test_the_413_is_documented_and_its_body_matches_the_error_schema(staff, smal
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "payload", "status"),
+    ("method", "path", "payload", "content_type", "status"),
     [
-        ("post", "/api/v1/departments/", {"name": ""}, 400),  # field errors
-        ("get", "/api/v1/departments/999999/", None, 404),
-        ("post", "/api/v1/tokens/999999/revoke/", None, 404),
+        ("post", "/api/v1/departments/", {"name": ""}, "application/json", 400),  # field errors
+        ("post", "/api/v1/departments/", "{", "application/json", 400),  # malformed
+        ("get", "/api/v1/departments/999999/", None, "application/json", 404),
+        ("post", "/api/v1/departments/", "<x/>", "application/xml", 415),
+        ("post", "/api/v1/tokens/999999/revoke/", None, "application/json", 404),
     ],
 )
-def test_error_answers_match_the_one_error_schema(staff, method, path, payload, status):
-    client = api_client(staff)
-    response = getattr(client, method)(path, payload, content_type="application/json")
+def test_error_answers_match_the_one_error_schema(staff, method, path, payload, content_type, status):
+    response = getattr(api_client(staff), method)(path, payload, content_type=content_type)
     assert response.status_code == status, response.content
     jsonschema.validate(response.json(), _error_schema(staff))
+    documented = api_client(staff).get(reverse("api-schema"), {"format": "json"}).json()
+    template = path.replace("999999", "{id}")
+    assert str(status) in documented["paths"][template][method]["responses"]
 
 
 def test_a_model_check_outside_the_fields_is_an_object_under_non_field_errors(request, staff):

@@ -173,7 +173,7 @@ def test_swagger_ui_renders_the_operations_under_the_csp(live_server, desktop: P
 def test_every_operation_documents_its_error_answers_with_the_one_error_schema(staff):
     """shanglong.openapi: 401 and 429 everywhere, 400 with a body or query parameters and on
     writes, 403 on writes, 404 on records and paginated lists, 409 on writes to a record, 413
-    with a body; every error answer is the Error component."""
+    and 415 with a body; every error answer is the Error component."""
     schema = api_client(staff).get(reverse("api-schema"), {"format": "json"}).json()
     error = {"$ref": "#/components/schemas/Error"}
     assert {"detail", "code"} <= set(schema["components"]["schemas"]["Error"]["properties"])
@@ -188,7 +188,7 @@ def test_every_operation_documents_its_error_answers_with_the_one_error_schema(s
             on_record = "{" in path
             writes = method in ("post", "put", "patch", "delete")
             if "requestBody" in operation:
-                expected |= {"400", "413"}
+                expected |= {"400", "413", "415"}
             if any(parameter["in"] == "query" for parameter in operation.get("parameters", ())):
                 expected.add("400")
             if writes:
@@ -200,5 +200,5 @@ def test_every_operation_documents_its_error_answers_with_the_one_error_schema(s
             assert errors >= expected, f"{where}: {sorted(expected - errors)} missing"
     departments = schema["paths"]["/api/v1/departments/"]
     assert set(departments["get"]["responses"]) == {"200", "400", "401", "404", "429"}
-    assert set(departments["post"]["responses"]) == {"201", "400", "401", "403", "413", "429"}
+    assert set(departments["post"]["responses"]) == {"201", "400", "401", "403", "413", "415", "429"}
     assert "409" in schema["paths"]["/api/v1/residents/{id}/move-out/"]["post"]["responses"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -316,3 +317,38 @@ def test_an_export_request_with_the_broker_down_succeeds_once(request, caplog):
     assert ExportApproval.objects.count() == 1
     assert Notification.objects.filter(delivered_at__isnull=True).exists()
     assert "Could not queue shanglong.tasks.deliver_notifications_task" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sendings_at_the_same_moment_make_one_finding(request):
+    """A double tap: both sendings miss the token at first; the second one's insert of the
+    token fails once the first commits, and its finding is rolled back with it."""
+    people = build_people(matrix.build_cast(request))
+    grid_worker = request.getfixturevalue("grid_worker")
+    url = reverse("grids:finding_create")
+    data = {
+        "grid": people["grids"]["A"].pk,
+        "description": "同时提交",
+        "form_token": form_token(client_for(grid_worker), url),
+    }
+    clients = [client_for(grid_worker), client_for(grid_worker)]
+    barrier = threading.Barrier(2)
+    answers: list[object] = []
+
+    def send(client) -> None:
+        try:
+            barrier.wait(timeout=10)
+            answers.append(client.post(url, data).status_code)
+        except BaseException as error:  # reported by the main thread
+            answers.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [302, 302]
+    assert Finding.objects.count() == 1
+    assert FormSubmission.objects.count() == 1

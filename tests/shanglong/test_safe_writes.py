@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shanglong import queueing, throttling
-from shanglong.models import FormSubmission, Role, User
+from shanglong.models import FormSubmission, Notification, Role, User
 from shanglong.tasks import deliver_notifications_task, purge_form_tokens_task
 from tests.conftest import client_for
 
@@ -150,3 +150,9 @@ def test_queued_after_commit_through_the_helper(django_capture_on_commit_callbac
         assert sent == []
     assert len(callbacks) == 1
     assert len(sent) == 1
+
+
+def test_a_read_only_endpoint_still_refuses_a_patch(staff):
+    notification = Notification.objects.create(recipient=staff, kind="test", dedupe_key="k", title="t")
+    url = reverse("api:notification-detail", args=[notification.pk])
+    assert client_for(staff).patch(url, {}, content_type="application/json").status_code == 405
