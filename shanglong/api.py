@@ -174,6 +174,8 @@ class ScopedPermission(BasePermission):
             return False
         if _is_read(request, view):
             return True
+        if getattr(view, request.method.lower(), None) is None:
+            return True  # a method the endpoint does not have: the view answers 405 for everyone
         return bool(view.can_write(request))
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:

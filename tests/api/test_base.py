@@ -17,7 +17,7 @@ from shanglong.api import (
     ScopedReadOnlyViewSet,
     ScopedRelatedField,
 )
-from shanglong.models import Attachment, Department, DepartmentLevel, Heartbeat
+from shanglong.models import Attachment, Community, Department, DepartmentLevel, Heartbeat, Subdistrict
 from tests.api.matrix import api_client
 
 
@@ -108,3 +108,13 @@ def test_a_duplicate_department_is_a_400_not_a_server_error(staff, community):
     )
     assert response.status_code == 400
     assert Department.objects.filter(name="调解室").count() == 1
+
+
+@pytest.mark.parametrize("route", ["api:community-list", "api:subdistrict-list"])
+def test_a_method_an_endpoint_does_not_have_is_405_for_staff_too(route, staff, community):
+    """Staff may write, but a read-only endpoint has no POST: 405 (Method Not Allowed), not 403,
+    and nothing is created."""
+    before = (Community.objects.count(), Subdistrict.objects.count())
+    response = api_client(staff).post(reverse(route), {"name": "x"}, content_type="application/json")
+    assert response.status_code == 405, response.content
+    assert (Community.objects.count(), Subdistrict.objects.count()) == before
