@@ -287,6 +287,8 @@ if os.environ.get("MEDIA_S3_BUCKET"):
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 UPLOAD_IMAGE_MAX_SIDE = 2048
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A body over it (files not counted) is Django's 400 page, and on the API a JSON 413
+# (shanglong.api_auth.oversized_request_response, documented by shanglong.openapi).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Security ------------------------------------------------------------------------------
