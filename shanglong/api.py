@@ -174,7 +174,7 @@ class ScopedPermission(BasePermission):
             return False
         if _is_read(request, view):
             return True
-        if getattr(view, request.method.lower(), None) is None:
+        if getattr(view, (request.method or "").lower(), None) is None:
             return True  # a method the endpoint does not have: the view answers 405 for everyone
         return bool(view.can_write(request))
 
