@@ -249,12 +249,16 @@ class Workflow:
                 status=transition.target,
                 note=note.strip(),
             )
+            stored = []
             for upload in attachments:
                 if not upload:
                     continue
                 try:
-                    store_attachment(record=entry, uploaded=upload, user=by, images_only=images_only)
+                    stored.append(store_attachment(record=entry, uploaded=upload, user=by, images_only=images_only))
                 except ValidationError as error:
+                    # The step rolls back; the files already written would be left with no row.
+                    for attachment in stored:
+                        attachment.file.delete(save=False)
                     raise AttachmentRefused(" ".join(error.messages), field="attachments") from error
             record.refresh_from_db(fields=[name for name in values if name != "pk"])
             if transition.messages is not None:

@@ -146,6 +146,18 @@ def test_a_step_with_a_refused_attachment_is_not_taken(finding, grid_worker, med
     assert not Attachment.objects.exists()
 
 
+def test_a_step_refused_at_its_second_attachment_leaves_no_file_behind(finding, grid_worker, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fake = SimpleUploadedFile("hose.jpg", b"not a photo", content_type="image/jpeg")
+    with pytest.raises(AttachmentRefused):
+        follow_up_finding(
+            finding=finding, note="x", close=False, by=grid_worker, attachments=[photo_upload("good.jpg"), fake]
+        )
+    assert not Attachment.objects.exists()
+    assert [path for path in media_root.rglob("*") if path.is_file()] == []
+
+
 def test_the_finding_page_shows_the_timeline(finding, grid_worker, staff):
     follow_up_finding(finding=finding, note="已告知店主", close=False, by=grid_worker)
     follow_up_finding(finding=finding, note="已更换", close=True, by=staff)
