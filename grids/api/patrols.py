@@ -483,6 +483,11 @@ class FindingDetailSerializer(FindingSerializer):
 
 class FollowUpRequestSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000)
+    photos = serializers.ListField(
+        child=serializers.ImageField(),
+        required=False,
+        help_text=_("Photos of what was done (multipart only; JPEG, PNG or WebP, the location in their EXIF dropped)."),
+    )
     close = serializers.BooleanField(default=False)
     version = serializers.IntegerField(
         required=False, help_text=_("The version you read; a finding changed meanwhile is a 409.")
@@ -555,21 +560,35 @@ class FindingViewSet(ScopedModelViewSet):
         finding = self.get_queryset().get(pk=finding.pk)
         return Response(self.get_serializer(finding).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=FollowUpRequestSerializer, responses=FindingDetailSerializer)
+    @extend_schema(
+        request={
+            "application/json": FollowUpRequestSerializer,
+            "multipart/form-data": FollowUpRequestSerializer,
+        },
+        responses=FindingDetailSerializer,
+    )
     @action(detail=True, methods=["post"], url_path="follow-up")
     def follow_up(self, request: Request, pk: str | None = None) -> Response:
         """Append a follow-up note (a step of the finding's workflow); with close=true the
         finding is closed. A closed finding, or one changed since the version given, is a 409;
         the answer carries the finding's timeline."""
         finding = self.get_object()
-        form = FollowUpRequestSerializer(data=request.data)
+        # The photos go through the pages' own checks; the serializer reads the other fields.
+        photos = checked_photos(request.FILES.getlist("photos"), max_count=MAX_FINDING_PHOTOS)
+        fields = {name: request.data.get(name) for name in ("note", "close", "version") if name in request.data}
+        form = FollowUpRequestSerializer(data=fields)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         if not data["note"].strip():
             raise serializers.ValidationError({"note": [_("Say what was done.")]})
         # A refusal (409 changed or closed, 403 not one's grid) is answered by the API's handler.
         actions.follow_up_finding(
-            finding=finding, note=data["note"], close=data["close"], by=request.user, version=data.get("version")
+            finding=finding,
+            note=data["note"],
+            close=data["close"],
+            by=request.user,
+            version=data.get("version"),
+            attachments=photos,
         )
         finding = self.get_queryset().get(pk=finding.pk)
         return Response(self.get_serializer(finding).data)

@@ -120,9 +120,11 @@ class FindingForm(FindingDetailsForm):
 
 
 class FollowUpForm(forms.Form):
-    """A follow-up on a finding: a note, and whether it closes the finding."""
+    """A follow-up on a finding: a note, photos if the person wants (of the fixed problem, say),
+    and whether it closes the finding."""
 
     note = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    photos = PhotosField(label=_("Photos"), max_count=MAX_FINDING_PHOTOS)
     close = forms.BooleanField(label=_("The problem is solved: close the finding"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

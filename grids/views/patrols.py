@@ -665,7 +665,7 @@ def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not may_patrol(request.user, finding.grid_id):
         raise PermissionDenied
-    form = FollowUpForm(request.POST)
+    form = FollowUpForm(request.POST, request.FILES)
     if not form.is_valid():
         return _finding_page(request, finding, form, status=400)
     try:
@@ -675,6 +675,7 @@ def finding_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             close=form.cleaned_data["close"],
             by=request.user,
             version=form.cleaned_data["version"],
+            attachments=form.cleaned_data["photos"],
         )
     except (ActionRefused, Conflict) as refusal:
         # The page as it is now (the other person's step in the timeline), the refusal in the

@@ -169,6 +169,46 @@ def test_the_finding_page_shows_the_timeline(finding, grid_worker, staff):
     assert "已更换" in html
 
 
+def test_a_follow_up_carries_photos_from_the_page_and_from_the_api(finding, grid_worker, media_root):
+    page_url = reverse("grids:finding_follow_up", args=[finding.pk])
+    response = english_client(grid_worker).post(
+        page_url, {"note": "已更换软管", "version": 1, "photos": [photo_upload("after.jpg")]}
+    )
+    assert response.status_code == 302
+    api_url = reverse("api:finding-follow-up", args=[finding.pk])
+    client = matrix.api_client(grid_worker)
+    answer = client.post(api_url, {"note": "复查:正常", "close": "true", "photos": [photo_upload("check.jpg")]})
+    assert answer.status_code == 200, answer.content
+    assert [step["to_status"] for step in answer.json()["timeline"]] == ["followed_up", "closed"]
+    assert [len(step["attachments"]) for step in answer.json()["timeline"]] == [1, 1]
+    stored = Attachment.objects.order_by("pk")
+    assert [a.original_name for a in stored] == ["after.jpg", "check.jpg"]
+    assert not any(has_location(a.file.read()) for a in stored)
+    html = english_client(grid_worker).get(reverse("grids:finding_detail", args=[finding.pk])).content.decode()
+    assert html.count("Attachment: ") == 2  # both shown in the timeline
+
+
+def test_a_follow_up_with_a_file_that_is_no_photo_is_refused_on_page_and_api(finding, grid_worker, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def fake() -> SimpleUploadedFile:
+        return SimpleUploadedFile("hose.jpg", b"not a photo", content_type="image/jpeg")
+
+    page = english_client(grid_worker).post(
+        reverse("grids:finding_follow_up", args=[finding.pk]), {"note": "已更换", "photos": [fake()]}
+    )
+    assert page.status_code == 400
+    assert page.context["form"].errors["photos"]
+    assert page.context["form"].data["note"] == "已更换"
+    api = matrix.api_client(grid_worker).post(
+        reverse("api:finding-follow-up", args=[finding.pk]), {"note": "已更换", "photos": [fake()]}
+    )
+    assert api.status_code == 400
+    assert "photos" in api.json()
+    assert not FindingFollowUp.objects.exists()
+    assert not Attachment.objects.exists()
+
+
 # --- A stale version -----------------------------------------------------------------------
 
 
