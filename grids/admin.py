@@ -60,8 +60,8 @@ class PartyOrganisationAdmin(RegistryAdmin):
 
 @admin.register(Grid)
 class GridAdmin(RegistryAdmin):
-    list_display = ["code", "name", "community", "branch", "is_active"]
-    list_filter = ["community", "is_active"]
+    list_display = ["code", "name", "kind", "dedicated_site", "community", "branch", "is_active"]
+    list_filter = ["community", "kind", "dedicated_site", "is_active"]
     search_fields = ["code", "name"]
     list_select_related = ["community", "branch"]
 

@@ -10,7 +10,16 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from grids.models import Compound, Duty, Grid, GridAssignment, OrganisationKind, PartyOrganisation
+from grids.models import (
+    Compound,
+    DedicatedSite,
+    Duty,
+    Grid,
+    GridAssignment,
+    GridKind,
+    OrganisationKind,
+    PartyOrganisation,
+)
 from shanglong.demo import demo_user, rectangle, upsert
 from shanglong.models import Community, Subdistrict, User
 from shanglong.roles import Role
@@ -21,6 +30,8 @@ ON_DUTY_SINCE = datetime.date(2025, 3, 1)
 ROWS = [4, 3, 3, 3]
 BRANCHES = ["第一网格党支部", "第二网格党支部", "第三网格党支部", "第四网格党支部"]
 UNIT_ORGANISATIONS = ["商业大厦联合党支部", "供销商场党支部", "乐活城联合党支部"]
+# 党小组 under a grid branch: (branch, group), one per compound of the branch's first grids.
+PARTY_GROUPS = [("第一网格党支部", "鲁园小区党小组"), ("第一网格党支部", "商河小区党小组")]
 
 # One compound per grid: (name, address, buildings).
 COMPOUNDS = [
@@ -39,6 +50,16 @@ COMPOUNDS = [
     ("泰和园", "西二路158号", 5),
 ]
 
+# 专属网格: the four commercial buildings, each a dedicated grid staffed by its own people, drawn
+# round the building's footprint (the same footprints as the map's base layer) inside the
+# ordinary grid it stands in. (code, name, site, [west, south, east, north])
+DEDICATED_GRIDS = [
+    ("ZS01", "商业大厦", DedicatedSite.OFFICE_TOWER, [118.4924, 37.4651, 118.4932, 37.4657]),
+    ("ZS02", "供销商场", DedicatedSite.MALL, [118.4982, 37.4651, 118.4993, 37.4657]),
+    ("ZS03", "乐活城", DedicatedSite.MALL, [118.4909, 37.4651, 118.4919, 37.4656]),
+    ("ZS04", "韩国城", DedicatedSite.MARKET, [118.4920, 37.4640, 118.4931, 37.4645]),
+]
+
 HEAD_NAMES = [
     "王磊", "刘洋", "陈刚", "杨帆", "赵敏", "黄勇", "周丽", "吴军", "徐静", "孙涛", "马超", "朱红", "胡斌",
 ]  # fmt: skip
@@ -47,6 +68,7 @@ SECRETARY_NAMES = {"branch2": "高明", "branch3": "林霞", "branch4": "郑华"
 # 文汇社区: east of Shanglong, sharing its eastern edge.
 WENHUI_WIDTH_DEG = 0.009
 WENHUI_CODE = "370502-wenhui-wenhui"
+WENHUI_COMMUNITY_AREA_CODE = "370502003012"
 
 
 def seed(context: dict[str, Any]) -> None:
@@ -54,13 +76,15 @@ def seed(context: dict[str, Any]) -> None:
     users: dict[str, User] = context["users"]
     organisations = _seed_organisations(community, users)
     grids = _seed_grids(community, organisations)
+    dedicated_grids = _seed_dedicated_grids(community)
     compounds = _seed_compounds(grids)
     _seed_assignments(community, grids, users)
     second = _seed_second_community(context["subdistrict"], community)
     context.update(
         {
             "party_organisations": organisations,
-            "grids": grids,
+            "grids": grids,  # the 13 ordinary grids that tile the community
+            "dedicated_grids": dedicated_grids,
             "compounds": compounds,
             "second_community": second["community"],
             # (username, full name, role) of demo logins beyond the core's, for seed_demo to print.
@@ -98,6 +122,8 @@ def _seed_organisations(community: Community, users: dict[str, User]) -> dict[st
             username = f"branch{number}"
             secretary = demo_user(username, full_name=SECRETARY_NAMES[username], role=Role.STAFF, community=community)
         result[name] = _organisation(community, name, OrganisationKind.GRID_BRANCH, committee, secretary)
+    for branch, name in PARTY_GROUPS:
+        result[name] = _organisation(community, name, OrganisationKind.PARTY_GROUP, result[branch], None)
     return result
 
 
@@ -144,6 +170,28 @@ def _seed_grids(community: Community, organisations: dict[str, PartyOrganisation
                 defaults={"name": f"网格{code}", "branch": branch, "boundary": boundary, "is_active": True},
             )
             grids[code] = grid
+    return grids
+
+
+def _seed_dedicated_grids(community: Community) -> dict[str, Grid]:
+    grids = {}
+    for code, name, site, (west, south, east, north) in DEDICATED_GRIDS:
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        grid, _ = upsert(
+            Grid,
+            community=community,
+            code=code,
+            defaults={
+                "name": name,
+                "kind": GridKind.DEDICATED,
+                "dedicated_site": site,
+                # Led by the unit's own party organisation (see UNIT_ORGANISATIONS), not a grid branch.
+                "branch": None,
+                "boundary": {"type": "Polygon", "coordinates": [ring]},
+                "is_active": True,
+            },
+        )
+        grids[code] = grid
     return grids
 
 
@@ -203,6 +251,7 @@ def _seed_second_community(subdistrict: Subdistrict, shanglong: Community) -> di
         defaults={
             "subdistrict": subdistrict,
             "name": "文汇社区",
+            "area_code": WENHUI_COMMUNITY_AREA_CODE,
             "area_km2": Decimal("0.69"),
             "center_latitude": Decimal(str(round(center_lat, 6))),
             "center_longitude": Decimal(str(round(center_lon, 6))),

@@ -109,6 +109,10 @@ REGISTRATION_WORDS = {
     "常住人口": RegistrationStatus.RESIDENT,
     "流动": RegistrationStatus.FLOATING,
     "流动人口": RegistrationStatus.FLOATING,
+    "人在户不在": RegistrationStatus.REGISTERED_ELSEWHERE,
+    "人户分离（人在户不在）": RegistrationStatus.REGISTERED_ELSEWHERE,
+    "户在人不在": RegistrationStatus.LIVING_ELSEWHERE,
+    "人户分离（户在人不在）": RegistrationStatus.LIVING_ELSEWHERE,
 }
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
@@ -260,7 +264,7 @@ class ResidentImporter:
             error("relation", _("Unknown relation: write 户主, 配偶, 子女, 父母, 其他亲属 or 非亲属."))
         status = _choice(row.get("registration_status"), RegistrationStatus, REGISTRATION_WORDS)
         if status is None:
-            error("registration_status", _("Write 户籍, 常住 or 流动."))
+            error("registration_status", _("Write 户籍, 常住, 流动, 人在户不在 or 户在人不在."))
         moved_in = None
         if cell_text(row.get("moved_in")):
             try:

@@ -24,12 +24,14 @@ from shanglong.models import (
 
 @admin.register(Subdistrict)
 class SubdistrictAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "district", "code"]
+    list_display = ["name", "district", "code", "area_code"]
+    search_fields = ["name", "code", "area_code"]
 
 
 @admin.register(Community)
 class CommunityAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "subdistrict", "code", "area_km2"]
+    list_display = ["name", "subdistrict", "code", "area_code", "area_km2"]
+    search_fields = ["name", "code", "area_code"]
     list_filter = ["subdistrict"]
 
 

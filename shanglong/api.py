@@ -580,7 +580,7 @@ class MeSerializer(ScopedModelSerializer):
 class SubdistrictSerializer(ScopedModelSerializer):
     class Meta:
         model = Subdistrict
-        fields = ["id", "name", "district", "code"]
+        fields = ["id", "name", "district", "code", "area_code"]
 
 
 class CommunitySerializer(ScopedModelSerializer):
@@ -591,6 +591,7 @@ class CommunitySerializer(ScopedModelSerializer):
             "subdistrict",
             "name",
             "code",
+            "area_code",
             "area_km2",
             "center_latitude",
             "center_longitude",
@@ -687,7 +688,7 @@ class SubdistrictViewSet(ScopedReadOnlyViewSet):
 
     scoped_model = Subdistrict
     serializer_class = SubdistrictSerializer
-    filterset_fields = ["code"]
+    filterset_fields = ["code", "area_code"]
 
 
 class CommunityViewSet(ScopedReadOnlyViewSet):
@@ -695,7 +696,7 @@ class CommunityViewSet(ScopedReadOnlyViewSet):
 
     scoped_model = Community
     serializer_class = CommunitySerializer
-    filterset_fields = ["subdistrict", "code"]
+    filterset_fields = ["subdistrict", "code", "area_code"]
 
 
 class DepartmentViewSet(ScopedModelViewSet):

@@ -12,7 +12,7 @@ class ShanglongConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from shanglong import widgets
+        from shanglong import context_processors, widgets  # noqa: F401 (its log-in receiver)
         from shanglong.validators import refuse_control_characters_in_text_inputs
 
         widgets.register()

@@ -19,6 +19,9 @@ from shanglong.roles import Role
 from shanglong.workdays import load_official_calendar
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# 统计用区划代码: 东营区 370502, 文汇街道 003; 商隆社区's village-level number is the demo's own.
+WENHUI_AREA_CODE = "370502003000"
+SHANGLONG_AREA_CODE = "370502003011"
 DEMO_PASSWORD = "Shanglong-2026"
 
 # (username, full name, role, superuser, department name)
@@ -30,6 +33,7 @@ DEMO_USERS = [
     ("volunteer", "陈静", Role.VOLUNTEER, False, None),
     ("dept", "赵强", Role.DEPARTMENT, False, "司法所"),
     ("street", "孙丽", Role.SUBDISTRICT_STAFF, False, None),
+    ("audit", "周敏", Role.AUDIT_ADMIN, False, None),
 ]
 
 # (name, level, community-level?)
@@ -106,7 +110,9 @@ def seed(context: dict[str, Any]) -> None:
     facts = load_facts()
     street = facts["street"]
     subdistrict, _ = upsert(
-        Subdistrict, code="370502-wenhui", defaults={"name": street["name_zh"], "district": street["district_zh"]}
+        Subdistrict,
+        code="370502-wenhui",
+        defaults={"name": street["name_zh"], "district": street["district_zh"], "area_code": WENHUI_AREA_CODE},
     )
     info = facts["community"]
     lon, lat = info["approx_center_wgs84"]
@@ -116,6 +122,7 @@ def seed(context: dict[str, Any]) -> None:
         defaults={
             "subdistrict": subdistrict,
             "name": info["name_zh"],
+            "area_code": SHANGLONG_AREA_CODE,
             "area_km2": Decimal(str(info["area_km2"])),
             "center_latitude": Decimal(str(lat)),
             "center_longitude": Decimal(str(lon)),

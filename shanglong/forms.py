@@ -8,13 +8,14 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorList
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shanglong import media, roles
 from shanglong.actions import client_ip, record_access
 from shanglong.models import AccessAction, AccessLog, CalendarDay, CalendarDayKind, Community, Department, User
-from shanglong.roles import Role
+from shanglong.roles import Role, Viewer
 from shanglong.validators import validate_latitude, validate_longitude, validate_optional_mobile
 from shanglong.workdays import is_weekend
 
@@ -84,12 +85,28 @@ class MultiplePhotoInput(forms.FileInput):
     allow_multiple_selected = True
 
 
+PHOTOS_CHOOSE_AGAIN = _("The photos you chose were not saved: choose them again before sending.")
+
+
+class PhotosBoundField(forms.BoundField):
+    """A browser cannot refill a file input, so a form shown again with errors after photos
+    were sent says plainly, under the photos, that they must be chosen again."""
+
+    @property
+    def errors(self) -> ErrorList:
+        errors = super().errors
+        if self.form.is_bound and self.form.errors and self.data:
+            errors = self.form.error_class([*errors, str(PHOTOS_CHOOSE_AGAIN)], renderer=self.form.renderer)
+        return errors
+
+
 class PhotosField(AttachmentField):
     """Photos chosen at once (never required, 基层减负): at most `max_count`, each through the
     shared upload checks (type, size; the location in the photo's EXIF is dropped when it is
     stored). The API checks its uploads through the same field (shanglong.api.checked_photos)."""
 
     widget = MultiplePhotoInput
+    bound_field_class = PhotosBoundField
 
     def __init__(self, *, max_count: int = media.MAX_PHOTOS_AT_ONCE, **kwargs: Any) -> None:
         self.max_count = max_count
@@ -230,3 +247,47 @@ class CalendarDayForm(forms.ModelForm):
                 _("%(date)s is already in the calendar (%(kind)s). Remove it first to change it.")
                 % {"date": day.isoformat(), "kind": existing.get_kind_display()},
             )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_name} ({obj.username})"
+
+
+class AuditLogFilterForm(forms.Form):
+    """The audit page's filters: what kind of row, whose, about what, between which days.
+    The people offered are those whose rows the auditor may read (AccessLog.visible_to)."""
+
+    KINDS = (
+        ("", _("Reveals and exports")),
+        ("reveals", _("Reveals")),
+        ("exports", _("Exports")),
+        ("logins", _("Logins")),
+    )
+
+    kind = forms.ChoiceField(label=_("What"), choices=KINDS, required=False)
+    person = PersonChoiceField(label=_("Person"), queryset=User.objects.none(), required=False)
+    subject = forms.CharField(
+        label=_("Record concerned"), max_length=100, required=False, help_text=_("For example resident:12.")
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, auditor: Viewer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        community_id = getattr(auditor, "community_id", None)
+        if getattr(auditor, "is_superuser", False):
+            people = User.objects.all()
+        elif community_id:
+            people = User.objects.filter(community_id=community_id)
+        else:
+            people = User.objects.none()
+        cast(PersonChoiceField, self.fields["person"]).queryset = people.order_by("username")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The last day cannot be before the first."))
+        return cleaned

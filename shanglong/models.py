@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +29,25 @@ from shanglong.constraints import UniqueConstraint
 from shanglong.roles import Role, Viewer  # Role re-exported: its home is shanglong.roles
 
 # --- Tenancy -------------------------------------------------------------------------------
+
+# 统计用区划代码: the National Bureau of Statistics' 12-digit code of a subdistrict or community
+# (province 2, city 2, county 2, township 3, village-level 3 digits), e.g. 370502003000.
+validate_area_code = RegexValidator(
+    r"^[0-9]{12}\Z", _("Enter the 12-digit statistical area code (digits only)."), code="invalid_area_code"
+)
+
+
+def area_code_field() -> models.CharField:
+    """The optional official statistical area code, beside the portal's own slug `code`; NULL
+    while unknown (so rows without one never collide)."""
+    return models.CharField(
+        _("statistical area code"),
+        max_length=12,
+        null=True,
+        blank=True,
+        validators=[validate_area_code],
+        help_text=_("The official 12-digit statistical area code, for example 370502003000."),
+    )
 
 
 class SubdistrictQuerySet(models.QuerySet):
@@ -47,6 +68,7 @@ class Subdistrict(models.Model):
     name = models.CharField(_("name"), max_length=100)
     district = models.CharField(_("district"), max_length=100)
     code = models.CharField(_("code"), max_length=32, unique=True)
+    area_code = area_code_field()
 
     objects = SubdistrictQuerySet.as_manager()
     history = HistoricalRecords()
@@ -55,6 +77,14 @@ class Subdistrict(models.Model):
         verbose_name = _("subdistrict")
         verbose_name_plural = _("subdistricts")
         ordering = ["code"]
+        constraints = [
+            UniqueConstraint(
+                fields=["area_code"],
+                name="subdistrict_unique_area_code",
+                error_field="area_code",
+                violation_error_message=_("Another subdistrict already has the area code %(area_code)s."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -89,6 +119,7 @@ class Community(models.Model):
     center_latitude = models.DecimalField(_("centre latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     center_longitude = models.DecimalField(_("centre longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     facts = models.JSONField(_("facts and figures"), default=dict, blank=True)
+    area_code = area_code_field()
 
     objects = CommunityQuerySet.as_manager()
     history = HistoricalRecords()
@@ -97,6 +128,14 @@ class Community(models.Model):
         verbose_name = _("community")
         verbose_name_plural = _("communities")
         ordering = ["code"]
+        constraints = [
+            UniqueConstraint(
+                fields=["area_code"],
+                name="community_unique_area_code",
+                error_field="area_code",
+                violation_error_message=_("Another community already has the area code %(area_code)s."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -298,6 +337,30 @@ class AccessAction(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
 
+# What the audit administrator reviews: reveals and exports of people's data, and the logins.
+AUDITED_ACTIONS = {
+    "reveals": (AccessAction.REVEAL,),
+    "exports": (AccessAction.EXPORT, AccessAction.EXPORT_UNMASKED),
+    "logins": (AccessAction.LOGIN, AccessAction.LOGIN_FAILED, AccessAction.LOGIN_BLOCKED),
+}
+
+
+class RevealReason(models.TextChoices):
+    """Why a person reveals a masked identity number or mobile; kept with the reveal's
+    access-log row (its detail: `{"reason": code, "text": words}`)."""
+
+    HOME_VISIT = "home_visit", _("Checking on a home visit")
+    SERVICE = "service", _("Handling a service matter")
+    EMERGENCY = "emergency", _("Emergency contact")
+    DEPARTMENT_REQUEST = "department_request", _("Assisting a department's inquiry")
+    OTHER = "other", _("Other (say why)")
+
+
+def reveal_detail(*, reason: str, text: str) -> str:
+    """The detail of a reveal's access-log row: the reason code and the person's words."""
+    return json.dumps({"reason": reason, "text": text}, ensure_ascii=False)
+
+
 class AppendOnlyError(RuntimeError):
     """A trace (the access log, visits, follow-ups) cannot be edited or deleted from the application."""
 
@@ -353,6 +416,18 @@ class AccessLogQuerySet(AppendOnlyQuerySet):
             who |= Q(ip=ip)
         return self.filter(action=AccessAction.LOGIN_FAILED, at__gte=since).filter(who).count()
 
+    def visible_to(self, user: Viewer) -> AccessLogQuerySet:
+        """The rows an audit administrator reviews: those of the people of their own community
+        (a login that names no known account belongs to nobody's community). Nobody else reads
+        the log in the portal but the break-glass superuser, who reads it all (as in the Django
+        admin)."""
+        if getattr(user, "is_superuser", False):
+            return self
+        community_id = getattr(user, "community_id", None)
+        if not roles.is_audit_admin(user) or not community_id:
+            return self.none()
+        return self.filter(user__community_id=community_id)
+
 
 class AccessLog(AppendOnlyModel):
     """Who did what sensitive thing, when, from where: logins, failed logins, reveals of
@@ -385,6 +460,19 @@ class AccessLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
+
+    @property
+    def reveal_reason(self) -> tuple[str, str] | None:
+        """(reason label, the person's words) of a reveal whose detail records them."""
+        if self.action != AccessAction.REVEAL or not self.detail.startswith("{"):
+            return None
+        try:
+            recorded = json.loads(self.detail)
+        except ValueError:
+            return None
+        code = str(recorded.get("reason", ""))
+        label = RevealReason(code).label if code in RevealReason.values else code
+        return str(label), str(recorded.get("text", ""))
 
 
 # --- Attachments ---------------------------------------------------------------------------

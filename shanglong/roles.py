@@ -33,6 +33,9 @@ class Role(models.TextChoices):
     VOLUNTEER = "volunteer", _("Volunteer")
     DEPARTMENT = "department", _("Department liaison")
     SUBDISTRICT_STAFF = "subdistrict_staff", _("Subdistrict staff")
+    # 三员分立: the audit administrator reads the community's access log (reveals, exports,
+    # logins) and nothing else; the community admin, who reveals and exports, does not audit it.
+    AUDIT_ADMIN = "audit_admin", _("Audit administrator")
 
 
 # Roles whose people work for a community (or, for subdistrict staff, for all its communities)
@@ -79,6 +82,16 @@ def is_subdistrict_staff(user: Viewer) -> bool:
     return _role(user) == Role.SUBDISTRICT_STAFF
 
 
+def is_audit_admin(user: Viewer) -> bool:
+    """The community's audit administrator (审计管理员): reads its access log, nothing more."""
+    return _role(user) == Role.AUDIT_ADMIN
+
+
+def can_read_access_log(user: Viewer) -> bool:
+    """The audit page: the audit administrator, and the superuser as break-glass."""
+    return bool(getattr(user, "is_superuser", False)) or is_audit_admin(user)
+
+
 def works_for_community(user: Viewer) -> bool:
     """True for people who work for the community or subdistrict (not its public)."""
     return _role(user) in COMMUNITY_WORK_ROLES
@@ -106,3 +119,4 @@ def subdistrict_id_of(user: Viewer) -> int | None:
 # The start page of each primary role, by URL name. Apps that build a role's real workspace
 # (the grid worker's My day, the merchant portal ...) change the entry here.
 START_PAGES: dict[str, str] = dict.fromkeys(Role.values, "home")
+START_PAGES[Role.AUDIT_ADMIN] = "audit_log"

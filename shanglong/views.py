@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
@@ -33,8 +34,17 @@ from django.views.decorators.http import require_GET, require_POST
 from shanglong import dashboard, media, roles
 from shanglong.actions import record_access
 from shanglong.form_tokens import creates_once, form_created
-from shanglong.forms import AccountCreateForm, CalendarDayForm, ThrottledLoginForm
-from shanglong.models import AccessAction, CalendarDay, CalendarDayKind, Heartbeat, Notification, User
+from shanglong.forms import AccountCreateForm, AuditLogFilterForm, CalendarDayForm, ThrottledLoginForm
+from shanglong.models import (
+    AUDITED_ACTIONS,
+    AccessAction,
+    AccessLog,
+    CalendarDay,
+    CalendarDayKind,
+    Heartbeat,
+    Notification,
+    User,
+)
 from shanglong.roles import Viewer
 
 # --- Authentication ------------------------------------------------------------------------
@@ -119,6 +129,48 @@ def account_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Account %(username)s was created.") % {"username": person.username})
         return redirect("account_list")
     return render(request, "shanglong/account_form.html", {"form": form})
+
+
+# --- Audit ---------------------------------------------------------------------------------
+
+
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The community's audit administrator reviews who revealed masked data and who exported
+    (and the logins), filtered by person, subject and days, newest first.
+
+    Only the audit administrator opens it, not the community admin: under 三员分立 (等保 level 3)
+    the administrator who reveals, exports and manages accounts must not be the one who audits
+    those acts, or they would review their own trail. The rows are their community's people's
+    (AccessLog.objects.visible_to); the break-glass superuser reads them all, as in the Django
+    admin; anyone else gets 403."""
+    if not roles.can_read_access_log(request.user):
+        raise PermissionDenied
+    form = AuditLogFilterForm(request.GET or None, auditor=request.user)
+    rows = AccessLog.objects.visible_to(request.user).select_related("user")
+    kind = ""
+    if form.is_valid():
+        kind = form.cleaned_data["kind"]
+        if form.cleaned_data["person"] is not None:
+            rows = rows.filter(user=form.cleaned_data["person"])
+        if form.cleaned_data["subject"]:
+            rows = rows.filter(target__icontains=form.cleaned_data["subject"].strip())
+        if form.cleaned_data["since"]:
+            rows = rows.filter(at__gte=_local_midnight(form.cleaned_data["since"]))
+        if form.cleaned_data["until"]:
+            rows = rows.filter(at__lt=_local_midnight(form.cleaned_data["until"] + datetime.timedelta(days=1)))
+    elif form.is_bound:
+        rows = rows.none()
+    rows = (
+        rows.filter(action__in=AUDITED_ACTIONS[kind])
+        if kind
+        else rows.filter(action__in=[*AUDITED_ACTIONS["reveals"], *AUDITED_ACTIONS["exports"]])
+    )
+    page = Paginator(rows.order_by("-at", "-pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "shanglong/audit_log.html", {"form": form, "page": page})
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 # --- Notifications -------------------------------------------------------------------------

@@ -72,4 +72,5 @@ def register() -> None:
     register_nav(
         NavItem("calendar", _("Working-day calendar"), "calendar", frozenset({Role.COMMUNITY_ADMIN}), order=96)
     )
+    register_nav(NavItem("audit", _("Access audit"), "audit_log", frozenset({Role.AUDIT_ADMIN}), order=97))
     register_nav(NavItem("admin", _("Administration"), "admin:index", order=99, superuser_only=True))

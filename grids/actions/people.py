@@ -33,9 +33,9 @@ from grids.models.people import export_deciders, years_after
 from shanglong import roles
 from shanglong.actions import record_access
 from shanglong.history import set_history_author
-from shanglong.models import AccessAction, User
+from shanglong.models import AccessAction, RevealReason, User, reveal_detail
 from shanglong.notifications import Message, notify
-from shanglong.refusals import Conflict, NotAllowed
+from shanglong.refusals import ActionRefused, Conflict, NotAllowed
 
 REVEALABLE_FIELDS = ("id_number", "mobile")
 EXPORT_APPROVAL_HOURS = 24
@@ -166,14 +166,44 @@ def end_tenancy(*, tenancy: Tenancy, until: datetime.date, by: User) -> Tenancy:
     return current
 
 
-def reveal_resident_field(*, resident: Resident, field: str, request: HttpRequest) -> str:
+class RevealReasonMissing(ActionRefused):
+    """A reveal asks why: nothing is shown or logged without a reason."""
+
+    code = "reveal_reason_missing"
+    message = gettext_lazy("Choose why you need the full value.")
+    field = "reason"
+
+
+class RevealReasonTextMissing(RevealReasonMissing):
+    message = gettext_lazy("Say in a few words why you need the full value.")
+    field = "reason_text"
+
+
+REVEAL_REASON_TEXT_LENGTH = 200
+
+
+def reveal_resident_field(
+    *, resident: Resident, field: str, reason: str, reason_text: str = "", request: HttpRequest
+) -> str:
     """Show one masked value of a resident (identity number or mobile) in full to a person
-    entitled to it, and record it in the access log. Raises PermissionDenied otherwise."""
+    entitled to it, for a reason they give (a RevealReason, with words when it is "other"),
+    and record both in the access log. Raises PermissionDenied when they may not; without a
+    reason, RevealReasonMissing (400): nothing is shown and nothing logged."""
     if field not in REVEALABLE_FIELDS:
         raise PermissionDenied(_("This value cannot be revealed."))
     if not Resident.objects.revealable_by(request.user).filter(pk=resident.pk).exists():
         raise PermissionDenied(_("You may not see this resident's full details."))
-    record_access(action=AccessAction.REVEAL, request=request, target=f"resident:{resident.pk}:{field}")
+    if reason not in RevealReason.values:
+        raise RevealReasonMissing
+    reason_text = " ".join((reason_text or "").split())[:REVEAL_REASON_TEXT_LENGTH]
+    if reason == RevealReason.OTHER and not reason_text:
+        raise RevealReasonTextMissing
+    record_access(
+        action=AccessAction.REVEAL,
+        request=request,
+        target=f"resident:{resident.pk}:{field}",
+        detail=reveal_detail(reason=reason, text=reason_text),
+    )
     return getattr(resident, field) or ""
 
 

@@ -80,7 +80,7 @@ class GridSerializer(ScopedModelSerializer):
 
     class Meta:
         model = Grid
-        fields = ["id", "community", "code", "name", "branch", "boundary", "is_active"]
+        fields = ["id", "community", "code", "name", "kind", "dedicated_site", "branch", "boundary", "is_active"]
         # The unique (community, code) check is the constraint's, through run_model_clean.
         validators: list[Any] = []
 
@@ -96,7 +96,7 @@ class GridSerializer(ScopedModelSerializer):
 class GridFilterSet(ScopedFilterSet):
     class Meta:
         model = Grid
-        fields = ["community", "branch", "code", "is_active"]
+        fields = ["community", "branch", "code", "kind", "dedicated_site", "is_active"]
 
 
 class GridViewSet(ScopedModelViewSet):

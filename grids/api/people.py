@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from grids.actions import (
+    REVEAL_REASON_TEXT_LENGTH,
     REVEALABLE_FIELDS,
     move_out_resident,
     record_group_membership,
@@ -52,7 +53,7 @@ from shanglong.api import (
     run_model_clean,
 )
 from shanglong.masking import mask_id_number
-from shanglong.models import User
+from shanglong.models import RevealReason, User
 from shanglong.validators import (
     normalise_identity_number,
     validate_identity_document,
@@ -258,6 +259,19 @@ class MoveOutSerializer(serializers.Serializer):
 
 class RevealSerializer(serializers.Serializer):
     field = serializers.ChoiceField(choices=list(REVEALABLE_FIELDS))
+    # Why the full value is needed; checked by reveal_resident_field (a missing reason, or
+    # "other" without words, is a 400 and nothing is shown or logged).
+    reason = serializers.ChoiceField(choices=RevealReason.choices, required=False, allow_blank=True)
+    reason_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=REVEAL_REASON_TEXT_LENGTH, help_text=_("Needed for other.")
+    )
+
+
+class RevealRequestSerializer(RevealSerializer):
+    """The documented body of a reveal: the reason is part of the contract. (The view reads
+    with RevealSerializer, so a person who may not reveal hears 403 before any 400.)"""
+
+    reason = serializers.ChoiceField(choices=RevealReason.choices)
 
 
 class ResidentViewSet(ScopedModelViewSet):
@@ -279,19 +293,27 @@ class ResidentViewSet(ScopedModelViewSet):
         ).order_by("name", "pk")
 
     @extend_schema(
-        request=RevealSerializer,
+        request=RevealRequestSerializer,
         responses=inline_serializer(
             "RevealedValue", {"field": serializers.CharField(), "value": serializers.CharField()}
         ),
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request: Request, pk: str | None = None) -> Response:
-        """Show the identity number or mobile in full (recorded in the access log)."""
+        """Show the identity number or mobile in full, for a reason (recorded with it in the
+        access log). Without a reason, or "other" without words: 400, nothing shown or logged."""
         resident = self.get_object()
         form = RevealSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        # A person who may see the resident but not reveal: PermissionDenied, a 403.
-        value = reveal_resident_field(resident=resident, field=form.validated_data["field"], request=request)
+        # A person who may see the resident but not reveal: PermissionDenied, a 403. No reason:
+        # RevealReasonMissing (ActionRefused), a 400 from api_exception_handler.
+        value = reveal_resident_field(
+            resident=resident,
+            field=form.validated_data["field"],
+            reason=form.validated_data.get("reason", ""),
+            reason_text=form.validated_data.get("reason_text", ""),
+            request=request,
+        )
         response = Response({"field": form.validated_data["field"], "value": value})
         response["Cache-Control"] = "private, no-store"
         return response

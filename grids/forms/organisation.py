@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids import geometry
-from grids.models import COMMUNITY_WORK_ROLES, Compound, Grid, GridAssignment, PartyOrganisation
+from grids.models import (
+    COMMUNITY_WORK_ROLES,
+    Compound,
+    DedicatedSite,
+    Grid,
+    GridAssignment,
+    GridKind,
+    PartyOrganisation,
+)
 from shanglong import roles
 from shanglong.models import Community, User
 
@@ -56,7 +64,7 @@ class GridForm(forms.ModelForm):
 
     class Meta:
         model = Grid
-        fields = ["community", "code", "name", "branch", "boundary", "is_active"]
+        fields = ["community", "code", "name", "kind", "dedicated_site", "branch", "boundary", "is_active"]
 
     def __init__(self, *args: Any, editor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,11 +91,34 @@ class GridForm(forms.ModelForm):
             branches = branches.filter(community_id=community_id)
         self.fields["branch"].queryset = branches
         self.fields["boundary"].widget.attrs.update({"rows": 10, "spellcheck": "false", "class": "code"})
+        self.fields["kind"].required = False
 
     def clean_code(self) -> str:
         return (self.cleaned_data.get("code") or "").strip()
 
+    def clean_kind(self) -> str:
+        # A post without a kind (an older form, a script) keeps the grid's kind: ordinary for a new one.
+        return self.cleaned_data.get("kind") or self.instance.kind or GridKind.ORDINARY
+
     # A code taken in the community is refused by the constraint (Grid.Meta), next to the code.
+
+
+class GridFilterForm(forms.Form):
+    """The grid list's filter: by kind (一般/专属网格) and a dedicated grid's site."""
+
+    kind = forms.ChoiceField(label=_("Grid kind"), choices=[("", _("All kinds")), *GridKind.choices], required=False)
+    dedicated_site = forms.ChoiceField(
+        label=_("Site"), choices=[("", _("All sites")), *DedicatedSite.choices], required=False
+    )
+
+    def filter(self, grids: Any) -> Any:
+        if not self.is_valid():
+            return grids
+        if self.cleaned_data["kind"]:
+            grids = grids.filter(kind=self.cleaned_data["kind"])
+        if self.cleaned_data["dedicated_site"]:
+            grids = grids.filter(dedicated_site=self.cleaned_data["dedicated_site"])
+        return grids
 
 
 class AssignmentForm(forms.ModelForm):

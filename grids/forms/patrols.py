@@ -49,7 +49,11 @@ class MoveItemForm(forms.Form):
 
 
 class MarkForm(forms.Form):
+    """One tap on an item. A fail may carry the one line the page asked for (what is wrong):
+    it becomes the finding's title. Never required: without it the details form asks again."""
+
     outcome = forms.ChoiceField(choices=Outcome.choices)
+    description = forms.CharField(required=False, max_length=200)
 
 
 class CompoundChoiceField(forms.TypedChoiceField):

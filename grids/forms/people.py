@@ -98,6 +98,8 @@ class ResidentForm(forms.ModelForm):
             "birth_date": DATE_WIDGET,
             "moved_in": DATE_WIDGET,
         }
+        # A person's 姓名 (not a thing's 名称), and the same word as the resident's page (户籍状态).
+        labels = {"name": _("Name"), "registration_status": _("Registration")}
 
     mobile = forms.CharField(
         label=_("Mobile"),

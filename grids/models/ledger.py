@@ -86,11 +86,14 @@ class VisitWay(models.TextChoices):
     PHONE = "phone", _("Phone call")
     WECHAT = "wechat", _("WeChat")
     JOINT = "joint", _("Joint visit with a department")
+    VIDEO = "video", _("Video call")
+    OFFICE = "office", _("Came to the office or called in for a talk (来访/约谈)")
 
 
 # The ways that meet a face-to-face rule. A joint visit (联合走访) is made on the spot together with
-# a department, so it is face to face too; a phone call or a WeChat message never is.
-IN_PERSON_WAYS = (VisitWay.FACE_TO_FACE, VisitWay.JOINT)
+# a department, and a person who comes to the office or is called in for a talk (来访/约谈) is met in
+# person, so both are face to face too; a phone call, a video call or a WeChat message never is.
+IN_PERSON_WAYS = (VisitWay.FACE_TO_FACE, VisitWay.JOINT, VisitWay.OFFICE)
 
 
 class VisitRule(NamedTuple):

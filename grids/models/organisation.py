@@ -67,6 +67,7 @@ class OrganisationKind(models.TextChoices):
     DISTRICT_JOINT_COMMITTEE = "district_joint_committee", _("Business-district joint party committee")
     GRID_BRANCH = "grid_branch", _("Grid party branch")
     UNIT_ORGANISATION = "unit_organisation", _("Resident unit or enterprise party organisation")
+    PARTY_GROUP = "party_group", _("Party group")
 
 
 class PartyOrganisationQuerySet(RegistryQuerySet):
@@ -77,8 +78,12 @@ class PartyOrganisationQuerySet(RegistryQuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        rule = Q(secretary_id=user.pk) | Q(
-            pk__in=Grid.objects.filter(pk__in=access.visible_grid_ids(user)).values("branch_id")
+        branches_seen = Grid.objects.filter(pk__in=access.visible_grid_ids(user)).values("branch_id")
+        rule = (
+            Q(secretary_id=user.pk)
+            | Q(pk__in=branches_seen)
+            # The party groups (党小组) of those branches: a grid's people know its groups.
+            | Q(kind=OrganisationKind.PARTY_GROUP, parent_id__in=branches_seen)
         )
         whole_communities = access.community_scope(user)
         if whole_communities is not None:
@@ -93,7 +98,8 @@ class PartyOrganisation(models.Model):
     """A party organisation of the community's work: the community party committee (社区党委),
     the business-district joint party committee (商圈综合党委: it spans the community and the
     resident-unit and enterprise organisations that join it), the grid party branches (网格党支部)
-    that lead the grids, and those unit organisations and joint branches (驻区单位党组织, 联合支部)."""
+    that lead the grids, the party groups (党小组) inside a grid branch, and those unit
+    organisations and joint branches (驻区单位党组织, 联合支部)."""
 
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="party_organisations", verbose_name=_("community")
@@ -131,14 +137,26 @@ class PartyOrganisation(models.Model):
                 error_field="name",
                 violation_error_message=_("%(community)s already has an organisation of this name."),
             ),
+            # The kind of the parent is checked in clean(): a database check sees one row only.
+            models.CheckConstraint(
+                condition=~Q(kind=OrganisationKind.PARTY_GROUP) | Q(parent__isnull=False),
+                name="partyorganisation_party_group_has_parent",
+                violation_error_message=_("A party group belongs to a grid party branch: choose the branch."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
+        if self.kind == OrganisationKind.PARTY_GROUP and (
+            self.parent_id is None or self.parent.kind != OrganisationKind.GRID_BRANCH
+        ):
+            raise ValidationError({"parent": _("A party group belongs to a grid party branch: choose the branch.")})
         if self.parent_id is None:
             return
+        if self.parent.kind == OrganisationKind.PARTY_GROUP:
+            raise ValidationError({"parent": _("A party group has no organisations under it.")})
         if self.community_id and self.parent.community_id != self.community_id:
             raise ValidationError({"parent": _("The parent organisation belongs to another community.")})
         seen = {self.pk} if self.pk else set()
@@ -151,6 +169,24 @@ class PartyOrganisation(models.Model):
 
 
 # --- Grids ---------------------------------------------------------------------------------
+
+
+class GridKind(models.TextChoices):
+    """一般网格 cover the residential territory; 专属网格 are drawn round one site (a mall, an
+    office tower, a market or a school) and staffed by the unit's own people."""
+
+    ORDINARY = "ordinary", _("Ordinary grid")
+    DEDICATED = "dedicated", _("Dedicated grid")
+
+
+class DedicatedSite(models.TextChoices):
+    """What a dedicated grid (专属网格) is drawn round."""
+
+    MALL = "mall", _("Shopping mall")
+    OFFICE_TOWER = "office_tower", _("Office tower")
+    MARKET = "market", _("Market")
+    SCHOOL = "school", _("School")
+    OTHER = "other", _("Other site")
 
 
 class GridQuerySet(RegistryQuerySet):
@@ -229,6 +265,14 @@ class Grid(models.Model):
         limit_choices_to={"kind": OrganisationKind.GRID_BRANCH},
         verbose_name=_("grid party branch"),
     )
+    kind = models.CharField(_("grid kind"), max_length=16, choices=GridKind.choices, default=GridKind.ORDINARY)
+    dedicated_site = models.CharField(
+        _("site of the dedicated grid"),
+        max_length=16,
+        choices=DedicatedSite.choices,
+        blank=True,
+        help_text=_("For a dedicated grid only: what kind of site it is drawn round."),
+    )
     boundary = models.JSONField(_("boundary (GeoJSON polygon, WGS84)"))
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -249,6 +293,12 @@ class Grid(models.Model):
                     "%(community)s already has a grid with the code %(code)s. Choose another code."
                 ),
             ),
+            models.CheckConstraint(
+                condition=Q(kind=GridKind.ORDINARY, dedicated_site="")
+                | (Q(kind=GridKind.DEDICATED) & ~Q(dedicated_site="")),
+                name="grid_dedicated_site_only_for_dedicated",
+                violation_error_message=_("A dedicated grid names its site; an ordinary grid has none."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -261,6 +311,10 @@ class Grid(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}
+        if self.kind == GridKind.DEDICATED and not self.dedicated_site:
+            errors.setdefault("dedicated_site", []).append(_("Choose the site the dedicated grid is drawn round."))
+        elif self.kind == GridKind.ORDINARY and self.dedicated_site:
+            errors.setdefault("dedicated_site", []).append(_("Only a dedicated grid has a site; leave this empty."))
         if self.branch_id is not None:
             if self.branch.kind != OrganisationKind.GRID_BRANCH:
                 errors.setdefault("branch", []).append(_("Choose a grid party branch."))

@@ -168,8 +168,8 @@ class ChecklistItem(models.Model):
 
     Items come from a template (template_key "<site type>.<key>", so a template is applied
     once) or are written by the grid's editors. An item that was used is retired, never deleted:
-    its results stay readable. A seasonal item (flood points: June to September) applies only in
-    its months."""
+    its results stay readable. A seasonal item (flood points: April to September, from the
+    pre-flood check 汛前排查) applies only in its months."""
 
     checklist = models.ForeignKey(
         Checklist, on_delete=models.PROTECT, related_name="items", verbose_name=_("checklist")
@@ -475,11 +475,15 @@ class Finding(models.Model):
 
     @property
     def title(self) -> str:
-        """What the finding is about, in one line: its checklist item, else its description."""
-        if self.item_id is not None:
-            return self.item.text
+        """What is wrong, in one line: the worker's own words first; a failed checklist item
+        with no words yet reads "Not met: <the item>", never the requirement as if it were
+        the problem."""
         first_line = (self.description or "").strip().splitlines()
-        return first_line[0][:80] if first_line else str(_("Finding"))
+        if first_line:
+            return first_line[0][:80]
+        if self.item_id is not None:
+            return _("Not met: %(item)s") % {"item": self.item.text}
+        return str(_("Finding"))
 
     @property
     def has_position(self) -> bool:

@@ -185,6 +185,9 @@ class RegistrationStatus(models.TextChoices):
     HOUSEHOLD_REGISTERED = "household_registered", _("Registered household (户籍)")
     RESIDENT = "resident", _("Permanent resident (常住)")
     FLOATING = "floating", _("Floating population (流动)")
+    # 人户分离: where a person lives and where their household is registered differ, both ways.
+    REGISTERED_ELSEWHERE = "registered_elsewhere", _("Lives here, registered elsewhere (人在户不在)")
+    LIVING_ELSEWHERE = "living_elsewhere", _("Registered here, lives elsewhere (户在人不在)")
 
 
 class Relation(models.TextChoices):

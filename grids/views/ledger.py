@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grids.access import patrollable_grid_ids, require_grid_work_access
+from grids.access import may_patrol_somewhere, require_grid_work_access
 from grids.actions import (
     VisitAlreadyCorrected,
     correct_visit,
@@ -166,11 +166,10 @@ def my_day(request: HttpRequest) -> HttpResponse:
     overdue = [line for line in needing if line.is_overdue]
     due_today = [line for line in needing if line.is_due_today and not line.is_overdue]
     later = [line for line in needing if not line.is_due_today and not line.is_overdue]
-    # 1 query: the unresolved findings of the grids the person patrols.
+    # 1 query: the unresolved findings in the person's scope, as the findings list counts them.
     findings = list(
         Finding.objects.visible_to(user)
         .unresolved()
-        .filter(grid_id__in=patrollable_grid_ids(user))
         .select_related("grid", "item")
         .order_by("-reported_at", "-pk")[: MY_DAY_FINDINGS + 1]
     )
@@ -193,6 +192,10 @@ def my_day(request: HttpRequest) -> HttpResponse:
             "more_findings": len(findings) > MY_DAY_FINDINGS,
             "grids": grid_overview(user, day) if show_grids else None,
             "shows_own_work": roles.is_grid_worker(user) or bool(needing),
+            # Overseers (departments, the subdistrict) are offered a patrol only where
+            # grids/access.py lets them walk one (a 社区民警 on duty); 1 query, for them only.
+            "may_patrol": not (roles.is_department(user) or roles.is_subdistrict_staff(user))
+            or may_patrol_somewhere(user),
         },
     )
 

@@ -6,6 +6,9 @@ for community staff and goes through editable_by (grids.access, column "edit reg
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from grids.access import can_edit_registry, require_grid_work_access
 from grids.actions import end_assignment
-from grids.forms.organisation import AssignmentForm, CompoundForm, EndAssignmentForm, GridForm
-from grids.models import Compound, Grid, GridAssignment, OrganisationKind, PartyOrganisation
+from grids.forms.organisation import AssignmentForm, CompoundForm, EndAssignmentForm, GridFilterForm, GridForm
+from grids.models import Compound, Grid, GridAssignment, GridKind, OrganisationKind, PartyOrganisation
 from shanglong import roles
 from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import Community
@@ -43,9 +46,11 @@ def _sees_several_communities(user: Any) -> bool:
 
 
 def grid_list(request: HttpRequest) -> HttpResponse:
-    """The grids in the viewer's scope with their branch and who is on duty today."""
+    """The grids in the viewer's scope with their kind, branch and who is on duty today;
+    filterable by kind (一般/专属网格) and site."""
     require_grid_work_access(request.user)
-    grids = (
+    filters = GridFilterForm(request.GET)
+    grids = filters.filter(
         Grid.objects.visible_to(request.user)
         .select_related("branch", "community")
         .with_people_on_duty(request.user)
@@ -57,6 +62,7 @@ def grid_list(request: HttpRequest) -> HttpResponse:
         "grids/grid_list.html",
         {
             "page": page,
+            "filters": filters,
             "can_edit": can_edit_registry(request.user),
             "show_community": _sees_several_communities(request.user),
         },
@@ -244,6 +250,28 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
 # Branch colours on the map; static/grids/grids.css has the same list for the legend.
 BRANCH_COLOURS = 8
 
+# Schematic base maps (streets, landmark buildings) drawn under the grids, so the map reads as a
+# place without a tile server: grids/data/basemap_<last part of the community code>.geojson.
+BASEMAP_DIR = Path(__file__).resolve().parent.parent / "data"
+BASEMAP_KINDS = {"street", "building"}
+
+
+@functools.cache
+def _basemap_file(name: str) -> dict[str, Any] | None:
+    path = BASEMAP_DIR / f"basemap_{name}.geojson"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def basemap_for(community: Community) -> list[dict[str, Any]]:
+    """The community's base-map features; none for a community without a file of its own (the
+    file names its community's full code, so a namesake elsewhere gets nothing)."""
+    collection = _basemap_file(community.code.rsplit("-", 1)[-1])
+    if collection is None or collection.get("community") != community.code:
+        return []
+    return [feature for feature in collection["features"] if feature["properties"].get("kind") in BASEMAP_KINDS]
+
 
 def grid_map(request: HttpRequest, community_pk: int | None = None) -> HttpResponse:
     """The community's map: every grid boundary, coloured by branch; who is on duty only for
@@ -279,6 +307,7 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
         if settings.MAP_TILE_URL
         else None,
         "community": {"name": community.name, "boundary": community.boundary},
+        "basemap": basemap_for(community),
         "branches": [{"id": branch.pk, "name": branch.name, "colour": colour_of[branch.pk]} for branch in branches],
         "grids": [
             {
@@ -286,6 +315,9 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
                 "code": grid.code,
                 "name": grid.name,
                 "branch": grid.branch.name if grid.branch_id else None,
+                # 专属网格 are drawn over the ordinary grids they stand in, with their site.
+                "dedicated": grid.kind == GridKind.DEDICATED,
+                "site": grid.get_dedicated_site_display() if grid.kind == GridKind.DEDICATED else None,
                 "colour": colour_of.get(grid.branch_id),
                 "boundary": grid.boundary,
                 "people_visible": bool(grid.people_visible),
@@ -319,5 +351,7 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
             "compound": _("Compound"),
             "zoom_in": _("Zoom in"),
             "zoom_out": _("Zoom out"),
+            "basemap": _("Streets and buildings"),
+            "dedicated": _("Dedicated grid"),
         },
     }

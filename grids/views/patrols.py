@@ -257,10 +257,16 @@ def patrol_mark(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     form = MarkForm(request.POST)
     if not form.is_valid():
         return _item_response(request, patrol, item, status=400, note=_("Choose pass, fail or not applicable."))
+    outcome, description = form.cleaned_data["outcome"], form.cleaned_data["description"].strip()
     try:
-        actions.mark_patrol_item(patrol=patrol, item=item, outcome=form.cleaned_data["outcome"], by=request.user)
+        _result, finding = actions.mark_patrol_item(patrol=patrol, item=item, outcome=outcome, by=request.user)
+        if finding is not None and description:
+            actions.describe_finding(finding=finding, by=request.user, description=description)
     except actions.PatrolError as error:  # the item's fragment carries the refusal for the script
         return _item_response(request, patrol, item, status=error.status_code, note=str(error))
+    if finding is not None and not description and not finding.description:
+        # The fail is saved; the details form below asks for the line that titles it.
+        return _item_response(request, patrol, item, note=_("Not met. Say in one line what is wrong."))
     return _item_response(request, patrol, item)
 
 
@@ -317,6 +323,10 @@ def patrol_end(request: HttpRequest, pk: int) -> HttpResponse:
     patrol = get_object_or_404(Patrol.objects.visible_to(request.user).with_tally(), pk=pk)
     if not patrol.is_walked_by(request.user):
         raise PermissionDenied
+    if patrol.is_open and request.POST.get("confirm") != "1":
+        left = patrol.items().count() - patrol.marked
+        if left > 0:  # ask first, saying how many are left (patrol.js asks in the page)
+            return render(request, "grids/patrols/end_confirm.html", {"patrol": patrol, "left": left})
     try:
         actions.end_patrol(patrol=patrol, by=request.user)
     except actions.PatrolAlreadyEnded as error:

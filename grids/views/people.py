@@ -26,7 +26,9 @@ from django.views.decorators.http import require_POST
 from grids import importing
 from grids.access import can_edit_people
 from grids.actions import (
+    REVEAL_REASON_TEXT_LENGTH,
     ExportRefused,
+    RevealReasonMissing,
     can_request_unmasked_export,
     claim_export_approval,
     decide_export_request,
@@ -68,7 +70,7 @@ from grids.models.people import category_of
 from shanglong import roles
 from shanglong.actions import record_access
 from shanglong.form_tokens import creates_once, form_created
-from shanglong.models import AccessAction, Community
+from shanglong.models import AccessAction, Community, RevealReason
 from shanglong.refusals import Refusal, refuse_form
 from shanglong.xlsx import Column, export_workbook, xlsx_response
 
@@ -189,7 +191,14 @@ def _change_history(resident: Resident) -> list[dict[str, Any]]:
     return changes
 
 
-def _resident_page(request: HttpRequest, pk: int, *, revealed: dict[str, str] | None = None) -> HttpResponse:
+def _resident_page(
+    request: HttpRequest,
+    pk: int,
+    *,
+    revealed: dict[str, str] | None = None,
+    reveal_refused: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     resident = get_object_or_404(
         Resident.objects.visible_to(user).select_related("dwelling__building__compound__grid__community", "household"),
@@ -240,8 +249,15 @@ def _resident_page(request: HttpRequest, pk: int, *, revealed: dict[str, str] | 
             "id_number_shown": revealed.get("id_number") or resident.masked_id_number,
             "mobile_shown": revealed.get("mobile") or resident.masked_mobile or "—",
             "revealed": revealed,
+            "reveal_reasons": RevealReason.choices,
+            "reveal_reason_other": RevealReason.OTHER,
+            "reveal_reason_length": REVEAL_REASON_TEXT_LENGTH,
+            # A reveal refused for want of a reason: its form opens again with the message and
+            # what was chosen and typed.
+            "reveal_refused": reveal_refused or {},
             **_people_nav(user),
         },
+        status=status,
     )
     if revealed:
         response["Cache-Control"] = "private, no-store"
@@ -258,13 +274,27 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @never_cache
 def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a masked value in full (identity number or mobile) to a person entitled to it,
-    recorded in the access log. Answers JSON to the page's script, or the page again."""
+    """Show a masked value in full (identity number or mobile) to a person entitled to it, for
+    the reason they choose, recorded in the access log. Answers JSON to the page's script, or
+    the page again; without a reason the reveal form comes back with a 400 and nothing shown."""
     _require_people_access(request.user)
     resident = get_object_or_404(Resident.objects.visible_to(request.user), pk=pk)
     field = request.POST.get("field", "")
-    value = reveal_resident_field(resident=resident, field=field, request=request)
-    if request.headers.get("accept", "").startswith("application/json"):
+    reason = request.POST.get("reason", "")
+    reason_text = request.POST.get("reason_text", "")
+    wants_json = request.headers.get("accept", "").startswith("application/json")
+    try:
+        value = reveal_resident_field(
+            resident=resident, field=field, reason=reason, reason_text=reason_text, request=request
+        )
+    except RevealReasonMissing as refusal:
+        if wants_json:
+            return JsonResponse(
+                {"detail": str(refusal), "code": refusal.code, "field": refusal.field}, status=refusal.status_code
+            )
+        refused = {"field": field, "message": str(refusal), "reason": reason, "reason_text": reason_text}
+        return _resident_page(request, pk, reveal_refused=refused, status=refusal.status_code)
+    if wants_json:
         return JsonResponse({"field": field, "value": value or "—"}, headers={"Cache-Control": "private, no-store"})
     return _resident_page(request, pk, revealed={field: value or "—"})
 

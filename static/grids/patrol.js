@@ -90,6 +90,50 @@
     });
   }, true);
 
+  // 不合格 on an item not failed yet asks for the one line that titles the finding first; the
+  // line's own button sends the fail with it. Without this script the fail is saved at once and
+  // the details form that follows asks for the line.
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) { return; }
+    var fail = target.closest('button[name="outcome"][value="fail"]:not([data-fail-save])');
+    var cancel = target.closest("[data-fail-cancel]");
+    var form = (fail || cancel) ? (fail || cancel).closest("form") : null;
+    var line = form ? form.querySelector("[data-fail-line]") : null;
+    if (!line) { return; }
+    if (cancel) { line.hidden = true; return; }
+    event.preventDefault();
+    line.hidden = false;
+    line.querySelector("input").focus();
+  });
+
+  // An empty line is asked for again (the no-script path still accepts a fail without one).
+  document.addEventListener("click", function (event) {
+    var save = event.target.closest ? event.target.closest("[data-fail-save]") : null;
+    if (!save) { return; }
+    var input = save.closest("[data-fail-line]").querySelector("input");
+    if (!input.value.trim()) {
+      event.preventDefault();
+      input.focus();
+    }
+  });
+
+  // 结束巡查 with items left asks first (the server asks too, without this script).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-end-patrol")) { return; }
+    var left = document.querySelectorAll(".patrol-items > [data-item]:not([class*=outcome-])").length;
+    var confirmField = form.querySelector('input[name="confirm"]');
+    if (left === 0) { return; }
+    var question = (form.getAttribute("data-confirm-template") || "").replace("__LEFT__", String(left));
+    if (window.confirm(question)) {
+      if (confirmField) { confirmField.value = "1"; }
+    } else {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+
   function showLocateButtons(root) {
     if (!("geolocation" in navigator)) { return; }
     root.querySelectorAll("[data-locate]").forEach(function (button) { button.hidden = false; });

@@ -85,6 +85,9 @@ def test_a_grid_worker_records_a_visit_and_runs_a_patrol_from_my_day(live_server
     phone.wait_for_url(re.compile(r"/grids/patrols/\d+/$"))
     hose = phone.locator("li.patrol-item", has_text="金属软管")
     hose.locator("[data-testid=mark-fail]").click()
+    # 不合格 asks for one line first (issue 10); the details form adds the rest.
+    hose.locator("[data-testid=fail-line]").fill("软管问题")
+    hose.locator("[data-testid=fail-line-save]").click()
     expect(phone.locator("li.patrol-item", has_text="金属软管").locator("[data-testid=mark-fail]")).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -92,6 +95,7 @@ def test_a_grid_worker_records_a_visit_and_runs_a_patrol_from_my_day(live_server
     hose.locator("textarea").fill("后厨橡胶软管老化")
     hose.locator("[data-testid=save-finding]").click()
     expect(phone.locator("li.patrol-item", has_text="金属软管").locator("[data-testid=item-note]")).to_be_visible()
+    phone.once("dialog", lambda dialog: dialog.accept())  # items are left: 结束巡查 asks first
     phone.click("[data-testid=end-patrol]")
     expect(phone.locator("[data-testid=patrol-status].status-ended")).to_be_visible()
 

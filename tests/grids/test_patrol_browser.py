@@ -42,6 +42,9 @@ def test_a_grid_worker_fails_a_gas_item_with_a_photo_on_the_phone(live_server, p
 
     hose = patrol_item(phone, "金属软管")
     hose.locator("[data-testid=mark-fail]").click()
+    # 不合格 asks for one line first (issue 10); the details form adds the rest.
+    hose.locator("[data-testid=fail-line]").fill("软管问题")
+    hose.locator("[data-testid=fail-line-save]").click()
     expect(patrol_item(phone, "金属软管").locator("[data-testid=mark-fail]")).to_have_attribute("aria-pressed", "true")
     hose = patrol_item(phone, "金属软管")
     hose.locator("textarea").fill("后厨用橡胶软管连接钢瓶,长约3米")
@@ -62,6 +65,7 @@ def test_a_grid_worker_fails_a_gas_item_with_a_photo_on_the_phone(live_server, p
     patrol_item(phone, "金属软管").scroll_into_view_if_needed()
     screenshot(phone, "patrol-phone-gas-item-failed")
 
+    phone.once("dialog", lambda dialog: dialog.accept())  # items are left: 结束巡查 asks first
     phone.click("[data-testid=end-patrol]")
     expect(phone.locator("[data-testid=patrol-status].status-ended")).to_be_visible()
     phone.click("[data-testid=to-findings]")

@@ -182,7 +182,7 @@ def test_a_fail_that_is_being_followed_up_stays_failed(grid_worker, grids, on_du
 def test_ending_an_ended_patrol_changes_nothing_and_says_so(grid_worker, grids, on_duty, gas):
     client = client_for(grid_worker)
     patrol = start(client, grids["A"])
-    client.post(reverse("grids:patrol_end", args=[patrol.pk]))
+    client.post(reverse("grids:patrol_end", args=[patrol.pk]), {"confirm": "1"})
     patrol.refresh_from_db()
     ended_at = patrol.ended_at
     response = client.post(reverse("grids:patrol_end", args=[patrol.pk]))

@@ -250,7 +250,9 @@ def test_identity_numbers_and_mobiles_are_masked_in_the_api(staff, people):
 @pytest.mark.django_db
 def test_a_grid_worker_reveals_a_mobile_through_the_api_and_it_is_logged(grid_worker, people):
     resident = people["residents"]["A"]
-    response = api_post(grid_worker, reverse("api:resident-reveal", args=[resident.pk]), {"field": "mobile"})
+    response = api_post(
+        grid_worker, reverse("api:resident-reveal", args=[resident.pk]), {"field": "mobile", "reason": "service"}
+    )
     assert response.status_code == 200
     assert response.json() == {"field": "mobile", "value": resident.mobile}
     assert response["Cache-Control"] == "private, no-store"

@@ -212,7 +212,7 @@ def test_the_identity_number_is_not_in_the_database_in_clear(resident):
 def test_a_reveal_with_the_script_answers_json_and_is_logged(grid_worker, resident):
     response = client_for(grid_worker).post(
         reverse("grids:resident_reveal", args=[resident.pk]),
-        {"field": "id_number"},
+        {"field": "id_number", "reason": "home_visit"},
         headers={"accept": "application/json"},
     )
     assert response.json() == {"field": "id_number", "value": resident.id_number}
@@ -226,7 +226,9 @@ def test_a_reveal_without_the_script_shows_the_page_again_with_the_value(staff, 
     page = client.get(reverse("grids:resident_detail", args=[resident.pk]))
     assert resident.mobile not in page.content.decode()
     assert 'data-testid="reveal-mobile"' in page.content.decode()
-    response = client.post(reverse("grids:resident_reveal", args=[resident.pk]), {"field": "mobile"})
+    response = client.post(
+        reverse("grids:resident_reveal", args=[resident.pk]), {"field": "mobile", "reason": "emergency"}
+    )
     assert response.status_code == 200
     assert resident.mobile in response.content.decode()
     assert resident.id_number not in response.content.decode()

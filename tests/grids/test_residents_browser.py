@@ -44,7 +44,15 @@ def test_a_grid_worker_finds_a_resident_by_address_and_reveals_the_phone(live_se
     expect(phone.locator("[data-testid=id-number]")).to_have_text(resident.masked_id_number)
     assert not AccessLog.objects.filter(action=AccessAction.REVEAL).exists()
 
+    # The button asks why first: without a reason the server refuses and nothing is shown.
     phone.click("[data-testid=reveal-mobile]")
+    phone.click("[data-testid=reveal-mobile-submit]")
+    expect(phone.locator("form[data-reveal=mobile] [data-reveal-error]")).to_be_visible()
+    expect(phone.locator("[data-testid=mobile]")).to_have_text(resident.masked_mobile)
+    assert not AccessLog.objects.filter(action=AccessAction.REVEAL).exists()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.select_option("[data-testid=reveal-mobile-reason]", "home_visit")
+    phone.click("[data-testid=reveal-mobile-submit]")
     expect(phone.locator("[data-testid=mobile]")).to_have_text(resident.mobile)
     expect(phone.locator("[data-testid=mobile]")).to_have_class("secret revealed")
     expect(phone.locator("[data-testid=reveal-mobile]")).to_have_count(0)
