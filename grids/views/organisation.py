@@ -264,6 +264,20 @@ def _basemap_file(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def tile_layers() -> dict[str, Any] | None:
+    """MAP_TILE_URL as layers drawn in order: one URL template, or several separated by spaces
+    (天地图's vec_w base, then its cva_w labels). 天地图 serves from t0 to t7."""
+    urls = settings.MAP_TILE_URL.split()
+    if not urls:
+        return None
+    return {
+        "url": urls[0],
+        "overlays": urls[1:],
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "subdomains": "01234567" if "tianditu.gov.cn" in urls[0] else "abc",
+    }
+
+
 def basemap_for(community: Community) -> list[dict[str, Any]]:
     """The community's base-map features; none for a community without a file of its own (the
     file names its community's full code, so a namesake elsewhere gets nothing)."""
@@ -303,9 +317,7 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
         .order_by("name")
     )
     return {
-        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
-        if settings.MAP_TILE_URL
-        else None,
+        "tiles": tile_layers(),
         "community": {"name": community.name, "boundary": community.boundary},
         "basemap": basemap_for(community),
         "branches": [{"id": branch.pk, "name": branch.name, "colour": colour_of[branch.pk]} for branch in branches],
@@ -332,6 +344,7 @@ def map_data(request: HttpRequest, community: Community) -> dict[str, Any]:
             for grid in grids
         ],
         "all_people_visible": all(grid.people_visible for grid in grids),
+        "any_dedicated": any(grid.kind == GridKind.DEDICATED for grid in grids),
         "compounds": [
             {
                 "name": compound.name,

@@ -156,6 +156,7 @@ def _patrol_entries(
         finding.result_id: finding
         for finding in Finding.objects.visible_to(user)
         .filter(patrol=patrol, result__isnull=False)
+        .select_related("item")  # its title names the item until the worker's line is given
         .prefetch_related("attachments")
     }
     compounds: list[Compound] | None = None

@@ -12,13 +12,20 @@
   // Keep in step with .swatch-N in static/grids/grids.css.
   var COLOURS = ["#d32f2f", "#1976d2", "#388e3c", "#f57c00", "#7b1fa2", "#00838f", "#5d4037", "#c2185b"];
   var NO_BRANCH = "#757575";
+  // Chinese text takes full-width punctuation.
+  var zh = /^zh/i.test(document.documentElement.lang || "");
+  var COLON = zh ? "：" : ": ";
 
   // Leaflet's own zoom buttons, titled in the page's language.
   var map = L.map(container, { zoomSnap: 0.25, scrollWheelZoom: false, zoomControl: false });
   var zoom = L.control.zoom({ zoomInTitle: labels.zoom_in || "Zoom in", zoomOutTitle: labels.zoom_out || "Zoom out" }).addTo(map);
   var hasTiles = Boolean(data.tiles && data.tiles.url);
   if (hasTiles) {
-    L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution || "", maxZoom: 19 }).addTo(map);
+    var subdomains = data.tiles.subdomains || "abc";
+    L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution || "", maxZoom: 18, subdomains: subdomains }).addTo(map);
+    (data.tiles.overlays || []).forEach(function (url) {
+      L.tileLayer(url, { maxZoom: 18, subdomains: subdomains }).addTo(map);
+    });
     container.classList.add("has-tiles");
   }
   // A popup is panned clear of the zoom buttons (top left), not only of the map's edge.
@@ -43,13 +50,13 @@
 
   function describe(grid) {
     var box = element("div");
-    box.appendChild(element("span", "popup-title", grid.name + " (" + grid.code + ")"));
+    box.appendChild(element("span", "popup-title", grid.name + (zh ? "（" + grid.code + "）" : " (" + grid.code + ")")));
     if (grid.dedicated) {
       box.appendChild(element("div", "popup-kind", (labels.dedicated || "Dedicated grid") + (grid.site ? " · " + grid.site : "")));
     }
-    box.appendChild(element("div", "", labels.branch + ": " + (grid.branch || labels.no_branch)));
+    box.appendChild(element("div", "", labels.branch + COLON + (grid.branch || labels.no_branch)));
     if (grid.people_visible) {
-      box.appendChild(element("div", "", labels.on_duty + ":"));
+      box.appendChild(element("div", "", labels.on_duty + (zh ? "：" : ":")));
       if (grid.on_duty.length) {
         var list = element("ul");
         grid.on_duty.forEach(function (person) { list.appendChild(element("li", "", person.name + " · " + person.duty)); });

@@ -88,3 +88,12 @@ def test_a_namesake_community_elsewhere_gets_no_base_map(staff, community):
     assert community.code.endswith("shanglong")
     response = client_for(staff).get(reverse("grids:map"))
     assert response.context["map_data"]["basemap"] == []
+
+
+def test_tianditu_layers_are_drawn_in_order_from_its_eight_servers(staff, settings):
+    vec = "https://t{s}.tianditu.gov.cn/vec_w/wmts?LAYER=vec&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k"
+    cva = "https://t{s}.tianditu.gov.cn/cva_w/wmts?LAYER=cva&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k"
+    settings.MAP_TILE_URL = f"{vec} {cva}"
+    settings.MAP_TILE_ATTRIBUTION = "© 天地图"
+    tiles = client_for(staff).get(reverse("grids:map")).context["map_data"]["tiles"]
+    assert tiles == {"url": vec, "overlays": [cva], "attribution": "© 天地图", "subdomains": "01234567"}

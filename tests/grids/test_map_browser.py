@@ -47,7 +47,9 @@ def test_grid_worker_sees_every_grid_on_the_phone_map(live_server, phone, demo_d
     phone.wait_for_timeout(400)  # the popup's pan animation
     zoom_box = phone.locator(".leaflet-control-zoom").bounding_box()
     popup_box = phone.locator(".leaflet-popup-content-wrapper").bounding_box()
-    assert zoom_box and popup_box and not overlaps(zoom_box, popup_box), (zoom_box, popup_box)
+    assert zoom_box
+    assert popup_box
+    assert not overlaps(zoom_box, popup_box), (zoom_box, popup_box)
     screenshot(phone, "grids-map-grid-worker-phone-popup")
 
     # A neighbouring grid: its branch, but nobody's name.
@@ -99,9 +101,12 @@ def test_the_phone_map_reads_as_a_place_and_its_popup_clears_the_zoom_buttons(li
     zoom = phone.locator(".leaflet-control-zoom").bounding_box()
     popup_box = phone.locator(".leaflet-popup-content-wrapper").bounding_box()
     map_box = phone.locator("#grid-map").bounding_box()
-    assert zoom and popup_box and map_box
+    assert zoom
+    assert popup_box
+    assert map_box
     assert not overlaps(zoom, popup_box), (zoom, popup_box)
-    assert popup_box["x"] >= map_box["x"] and popup_box["x"] + popup_box["width"] <= map_box["x"] + map_box["width"]
+    assert popup_box["x"] >= map_box["x"]
+    assert popup_box["x"] + popup_box["width"] <= map_box["x"] + map_box["width"]
     expect(phone.locator(".leaflet-popup-content")).to_contain_text("网格01")
     screenshot(phone, "grids-map-basemap-phone-popup")
     assert_no_csp_violation(console)
@@ -109,13 +114,16 @@ def test_the_phone_map_reads_as_a_place_and_its_popup_clears_the_zoom_buttons(li
 
 def test_with_a_tile_layer_the_base_map_is_lighter_and_can_be_hidden(live_server, phone, demo_data, settings):
     # Any image served by the site stands in for the tile server (img-src 'self').
-    settings.MAP_TILE_URL = "/static/leaflet/images/layers.png?z={z}&x={x}&y={y}"
+    vec = "/static/leaflet/images/layers.png?l=vec&z={z}&x={x}&y={y}"
+    cva = "/static/leaflet/images/layers.png?l=cva&z={z}&x={x}&y={y}"
+    settings.MAP_TILE_URL = f"{vec} {cva}"
     settings.MAP_TILE_ATTRIBUTION = "test tiles"
     console = watch_console(phone)
     log_in(phone, live_server.url, "staff", password=DEMO_PASSWORD)
     phone.goto(f"{live_server.url}/grids/map/")
     expect(phone.locator("#grid-map")).to_have_class(re.compile(r"\bhas-tiles\b"))
-    expect(phone.locator("img.leaflet-tile").first).to_be_attached()
+    expect(phone.locator("img.leaflet-tile[src*='l=vec']").first).to_be_attached()
+    expect(phone.locator("img.leaflet-tile[src*='l=cva']").first).to_be_attached()  # the labels' layer
     assert phone.evaluate("Number(getComputedStyle(document.querySelector('.leaflet-basemap-pane')).opacity)") < 1
     street = phone.locator(".street-label", has_text="商河路")
     expect(street).to_be_visible()
