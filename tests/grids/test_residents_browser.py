@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from shanglong.models import AccessAction, AccessLog
+from shanglong.models import AccessAction, AccessLog, RevealReason, Role, reveal_detail
 from tests.api import matrix
-from tests.conftest import assert_no_csp_violation, log_in, screenshot, watch_console
+from tests.conftest import assert_no_csp_violation, log_in, make_user, screenshot, watch_console
 from tests.grids.people_world import build_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -62,6 +62,33 @@ def test_a_grid_worker_finds_a_resident_by_address_and_reveals_the_phone(live_se
     screenshot(phone, "resident-revealed-phone-grid-worker-phone")
     log = AccessLog.objects.get(action=AccessAction.REVEAL)
     assert (log.username, log.target) == ("grid1", f"resident:{resident.pk}:mobile")
+    assert_no_csp_violation(console)
+
+
+def test_the_audit_admin_reads_the_reveal_and_its_reason_at_phone_size(
+    live_server, phone, people, community, grid_worker
+):
+    """The reveal with its reason appears on the audit administrator's page, which fits a
+    390 px phone."""
+    resident = people["residents"]["A"]
+    AccessLog.objects.create(
+        user=grid_worker,
+        username=grid_worker.username,
+        action=AccessAction.REVEAL,
+        target=f"resident:{resident.pk}:mobile",
+        detail=reveal_detail(reason=RevealReason.EMERGENCY, text="独居老人联系不上"),
+    )
+    make_user("auditor", Role.AUDIT_ADMIN, community=community)
+    console = watch_console(phone)
+    log_in(phone, live_server.url, "auditor")
+    phone.wait_for_url(f"{live_server.url}/audit/")
+    rows = phone.locator("[data-testid=audit-row]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"resident:{resident.pk}:mobile")
+    expect(rows.first).to_contain_text("独居老人联系不上")
+    expect(phone.locator("h1")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "audit-log-audit-admin-phone")
     assert_no_csp_violation(console)
 
 
