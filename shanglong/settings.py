@@ -447,6 +447,7 @@ MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (37.463, 118.495),
     "DEFAULT_ZOOM": 15,
-    "TILES": [(MAP_TILE_ATTRIBUTION or "tiles", MAP_TILE_URL, {})] if MAP_TILE_URL else [],
+    # MAP_TILE_URL may name several layers separated by spaces (天地图: vec_w, then its cva_w labels).
+    "TILES": [(MAP_TILE_ATTRIBUTION or "tiles", url, {}) for url in MAP_TILE_URL.split()],
     "RESET_VIEW": False,
 }
