@@ -208,9 +208,10 @@ def place_compound(
 
 def _locate_among(candidates: Any, community: Community | None, latitude: Any, longitude: Any) -> Grid | None:
     """The grid of the point: among the community's active grids when the editor works for one
-    (lowest code first), else among the candidates; never one the editor could not have chosen."""
+    (Grid.objects.containing: a dedicated grid first, then the lowest code), else among the
+    candidates; never one the editor could not have chosen."""
     from grids.models import Grid
 
     grids = Grid.objects.filter(community=community).active() if community is not None else candidates
-    found = grids.containing(latitude, longitude).order_by("community_id", "code").first()
+    found = grids.containing(latitude, longitude).first()
     return found if found is not None and candidates.filter(pk=found.pk).exists() else None

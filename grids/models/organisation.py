@@ -202,14 +202,18 @@ class GridQuerySet(RegistryQuerySet):
         return self.filter(is_active=True)
 
     def containing(self, latitude: Decimal | float, longitude: Decimal | float) -> GridQuerySet:
-        """THE point-to-grid rule: of these grids, those whose boundary covers the point (a
-        point on a shared border is in both; take `.first()`: the lowest code of the community
-        wins, so the answer never depends on the database's row order). A record's grid is
-        derived from its position through this. The geometry is done in Python (shapely), so
-        any database will do: one query for the boundaries, the result is filtered by pk."""
+        """THE point-to-grid rule: of these grids, those whose boundary covers the point, the
+        grid of the point first, so callers take `.first()`. A dedicated grid (a mall, a tower,
+        a market drawn inside the ordinary grid around it) comes before the ordinary grid: a
+        shop inside 商业大厦 is the tower's. Then the lowest code of the community wins (a point
+        on a shared border is in both), so the answer never depends on the database's row
+        order. A record's grid is derived from its position through this. The geometry is done
+        in Python (shapely), so any database will do: one query for the boundaries, the result
+        is filtered by pk."""
         rows = self.order_by().only("pk", "boundary")
         covering = [grid.pk for grid in rows if grid.covers(latitude, longitude)]
-        return self.filter(pk__in=covering)
+        dedicated_first = Case(When(kind=GridKind.DEDICATED, then=Value(0)), default=Value(1))
+        return self.filter(pk__in=covering).order_by(dedicated_first, "community_id", "code")
 
     def mapped_for(self, user: Any) -> GridQuerySet:
         """The grids drawn on a person's map: THE one place for the map's rule.

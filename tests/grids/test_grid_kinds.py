@@ -106,3 +106,35 @@ def test_the_demo_makes_the_four_commercial_buildings_dedicated_grids():
         grid.full_clean()
         assert community.contains(shape(grid.boundary))
     assert Grid.objects.filter(community=shanglong, kind=GridKind.ORDINARY).count() == 13
+
+
+def test_a_point_inside_a_dedicated_grid_is_the_dedicated_grids_and_so_is_a_compound_placed_there(staff, grids):
+    """A dedicated grid is drawn inside an ordinary one: the point-to-grid rule gives it first,
+    whatever the codes (ZS01 sorts after 01..04), and a compound placed by its position lands in it."""
+    tower = Grid.objects.create(
+        community=grids["A"].community,
+        code="ZS01",
+        name="商业大厦",
+        kind=GridKind.DEDICATED,
+        dedicated_site=DedicatedSite.OFFICE_TOWER,
+        boundary={"type": "Polygon", "coordinates": [TOWER]},
+    )
+    latitude, longitude = "37.465400", "118.492800"  # inside the tower
+    around = [grid for grid in grids.values() if grid.covers(latitude, longitude)]
+    assert len(around) == 1  # the tower lies inside one ordinary grid
+    assert list(Grid.objects.containing(latitude, longitude)) == [tower, around[0]]
+    response = client_for(staff).post(
+        reverse("grids:compound_create"),
+        {
+            "name": "大厦公寓",
+            "address": "商河路1号",
+            "latitude": latitude,
+            "longitude": longitude,
+            "grid": "",
+            "buildings": 1,
+        },
+    )
+    assert response.status_code == 302
+    from grids.models import Compound
+
+    assert Compound.objects.get(name="大厦公寓").grid == tower
