@@ -12,7 +12,6 @@ from grids.actions.ledger import (  # noqa: F401
     VISIT_REMINDER_KIND,
     DueLine,
     FindingNotAllowed,
-    LedgerError,
     NotYourSubject,
     VisitAlreadyCorrected,
     correct_visit,

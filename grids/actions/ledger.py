@@ -36,7 +36,7 @@ from shanglong.history import set_history_author
 from shanglong.media import store_attachment
 from shanglong.models import Department, User
 from shanglong.notifications import Message, notify
-from shanglong.refusals import Conflict, NotAllowed, Refusal
+from shanglong.refusals import Conflict, NotAllowed
 
 VISIT_REMINDER_KIND = "visit_reminder"
 OVERDUE_SUMMARY_KIND = "visit_overdue_summary"
@@ -44,22 +44,18 @@ OVERDUE_SUMMARY_KIND = "visit_overdue_summary"
 REMINDER_MAX_LINES = 30
 
 
-class LedgerError(Refusal):
-    """A ledger write that cannot be done as asked (each is one of the family's three kinds)."""
-
-
-class NotYourSubject(LedgerError, NotAllowed):
+class NotYourSubject(NotAllowed):
     code = "not_your_subject"
     field = "subject"
     message = gettext_lazy("You cannot record visits for this subject.")
 
 
-class VisitAlreadyCorrected(LedgerError, Conflict):
+class VisitAlreadyCorrected(Conflict):
     code = "visit_already_corrected"
     message = gettext_lazy("This visit has already been corrected: correct the correction instead.")
 
 
-class FindingNotAllowed(LedgerError, NotAllowed):
+class FindingNotAllowed(NotAllowed):
     code = "finding_not_allowed"
     field = "raise_finding"
     message = gettext_lazy(
