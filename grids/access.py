@@ -29,6 +29,14 @@ How to read it:
   compounds). "edit people" is the people registry (addresses, residents, rented flats) and the
   visit ledger's subjects; `can_edit_people` also opens its forms to a grid worker not on duty
   today, who then has no grid to choose. "keep checklist" is the grid's patrol checklist.
+- Party organisations belong to a community or to the subdistrict (街道党工委, and a business-
+  district joint committee spanning several communities). The subdistrict's own organisations
+  are seen by its staff and by the people of the communities they lead or span (the column
+  "see grids" of those communities); they are kept in the registry by the superuser only, since
+  subdistrict staff only read. The joint meeting's roster (联席会议成员) of a joint committee is
+  kept by the superuser and the community admin of a community it spans
+  (grids.models.cobuilding.roster_edit_rule); a unit's registration with the community
+  (单位双报到) follows "edit registry" of that community.
 - Seeing a grid's records is not seeing its special groups and key persons: that is
   GroupMembership.objects.visible_to (the community's group access table).
 

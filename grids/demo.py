@@ -365,20 +365,21 @@ DEMO_RENTED = [
         ("金志远", "male", "1998-12-24", "none", "floating", "19905461501"),
     ]),
 ]
-# (resident name, kind, level, disability grade, department, since, until, note)
+# (resident name, kind, level on the kind's own scale (grids.models.groups), disability grade,
+# department, since, until, note)
 DEMO_GROUPS = [
-    ("李春华", "elderly_empty_nest", "normal", None, "民政办", "2023-01-01", None, ""),
-    ("王秀兰", "elderly_empty_nest", "normal", None, "民政办", "2023-01-01", None, ""),
-    ("刘桂英", "elderly_alone", "strict", None, "民政办", "2022-06-01", None, "女儿在济南工作,走访前先电话联系。"),
-    ("朱秀云", "elderly_alone", "normal", None, "民政办", "2024-03-01", None, ""),
-    ("钱永福", "disability", "normal", 2, "民政办", "2021-09-01", None, ""),
-    ("秦福来", "low_income", "normal", None, "民政办", "2024-01-01", None, ""),
-    ("卫子轩", "child_in_difficulty", "strict", None, "民政办", "2024-09-01", None, ""),
+    ("李春华", "elderly_empty_nest", "general_care", None, "民政办", "2023-01-01", None, ""),
+    ("王秀兰", "elderly_empty_nest", "general_care", None, "民政办", "2023-01-01", None, ""),
+    ("刘桂英", "elderly_alone", "key_care", None, "民政办", "2022-06-01", None, "女儿在济南工作，走访前先电话联系。"),
+    ("朱秀云", "elderly_alone", "general_care", None, "民政办", "2024-03-01", None, ""),
+    ("钱永福", "disability", "general_care", 2, "民政办", "2021-09-01", None, ""),
+    ("秦福来", "low_income", "general_care", None, "民政办", "2024-01-01", None, ""),
+    ("卫子轩", "child_in_difficulty", "key_care", None, "民政办", "2024-09-01", None, ""),
     ("周志强", "community_correction", "strict", None, "司法所", "2025-02-01", None, ""),
-    ("许文博", "released_prisoner", "normal", None, "司法所", "2023-05-10", None, ""),
-    ("施振华", "severe_mental_disorder", "normal", None, "社区卫生服务站", "2022-11-01", None, ""),
-    ("金志远", "drug_user", "strict", None, "派出所", "2024-07-01", None, ""),
-    ("何思远", "key_youth", "light", None, "综治中心", "2024-02-01", "2025-02-01", ""),
+    ("许文博", "released_prisoner", "aftercare", None, "司法所", "2023-05-10", None, ""),
+    ("施振华", "severe_mental_disorder", "risk_1", None, "社区卫生服务站", "2022-11-01", None, ""),
+    ("金志远", "drug_user", "dept_high", None, "派出所", "2024-07-01", None, ""),
+    ("何思远", "key_youth", "dept_low", None, "综治中心", "2024-02-01", "2025-02-01", ""),
 ]
 # fmt: on
 DEMO_MOVED_OUT = {"孔令军": "2025-06-30"}
@@ -759,11 +760,11 @@ DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str
         "grid",
         {
             "sanitation.bins": (
-                "3号楼东侧垃圾桶满溢,周边有散落垃圾。",
+                "3号楼东侧垃圾桶满溢，周边有散落垃圾。",
                 "鲁园小区3号楼东侧",
                 "",
                 [
-                    ("grid", "已联系物业,当天下午清运完毕。", True),
+                    ("grid", "已联系物业，当天下午清运完毕。", True),
                 ],
             ),
         },
@@ -774,11 +775,11 @@ DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str
         "grid05",
         {
             "restaurant_gas.metal_hose": (
-                "后厨液化气钢瓶用橡胶软管连接,长约3米。",
+                "后厨液化气钢瓶用橡胶软管连接，长约3米。",
                 "韩国城美食街",
                 "首尔烤肉",
                 [
-                    ("grid05", "已告知店主,约定三日内更换为2米以内的金属软管。", False),
+                    ("grid05", "已告知店主，约定三日内更换为2米以内的金属软管。", False),
                 ],
             ),
             "restaurant_gas.fire_blanket": ("厨房未配备灭火毯。", "韩国城美食街", "首尔烤肉", []),
@@ -798,11 +799,11 @@ DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str
         "grid02",
         {
             "frontage.goods_outside": (
-                "门前摆放货架和促销台,占用人行道。",
+                "门前摆放货架和促销台，占用人行道。",
                 "商业大厦北门",
                 "",
                 [
-                    ("grid02", "当场整改,货架已搬回店内。", True),
+                    ("grid02", "当场整改，货架已搬回店内。", True),
                 ],
             ),
         },
@@ -814,7 +815,7 @@ DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str
         "09",
         "grid09",
         {
-            "small_venue.extinguishers": ("两具灭火器压力不足,已过检验期。", "西三路102号", "育英文具店", []),
+            "small_venue.extinguishers": ("两具灭火器压力不足，已过检验期。", "西三路102号", "育英文具店", []),
         },
         True,
     ),
@@ -833,11 +834,11 @@ DEMO_PATROLS: list[tuple[str, str, dict[str, tuple[str, str, str, list[tuple[str
 # From the article: a grid worker of 鲁园小区 found a row of bungalows of the elderly station with
 # no rain-drain pipes, so water stood on the road after rain.
 LUYUAN_FINDING = (
-    "鲁园老年站的一排平房没有配备雨排管线,雨天没有排放出口,路面积水难以消退,给居民出行带来不便。",
+    "鲁园老年站的一排平房没有配备雨排管线，雨天没有排放出口，路面积水难以消退，给居民出行带来不便。",
     "鲁园老年站平房",
     [
-        ("grid", "走访附近居民:雨后积水要两三天才退,老人出行不便。", False),
-        ("grid", "已与老年站及其所属部门沟通协调,安排施工安装雨排管。", False),
+        ("grid", "走访附近居民：雨后积水要两三天才退，老人出行不便。", False),
+        ("grid", "已与老年站及其所属部门沟通协调，安排施工安装雨排管。", False),
     ],
 )
 
@@ -958,12 +959,12 @@ def _demo_follow_ups(finding: Any, steps: list[tuple[str, str, bool]], people: d
 # one overdue (周志强: weekly, face to face, last visited three weeks ago). Visits are written the
 # first time a subject has none, relative to that day; later runs change nothing.
 
-# (display name, grid code, level)
+# (display name, grid code, risk colour)
 DEMO_ENTERPRISES = [
-    ("乐活城", "01", "normal"),
-    ("商业大厦", "02", "normal"),
-    ("供销商场", "04", "strict"),
-    ("韩国城服装市场", "05", "light"),
+    ("乐活城", "01", "yellow"),
+    ("商业大厦", "02", "yellow"),
+    ("供销商场", "04", "red"),
+    ("韩国城服装市场", "05", "blue"),
 ]
 # Visits of grid 01's lines, in weeks or months before today's period: (name, [(offset, way)]).
 # Offsets: weeks back for weekly rules, months back for monthly ones; 0 is the current period.
@@ -976,9 +977,9 @@ DEMO_VISITS_01 = {
     "乐活城": [(2, "face_to_face"), (1, "joint")],  # due this month
 }
 DEMO_VISIT_NOTES = {
-    "face_to_face": ("身体和居住情况良好,家中整洁。", "讲解了防电信诈骗知识,留下联系卡。"),
-    "phone": ("电话沟通,近况平稳。", ""),
-    "wechat": ("微信联系,已回复,近况平稳。", ""),
+    "face_to_face": ("身体和居住情况良好，家中整洁。", "讲解了防电信诈骗知识，留下联系卡。"),
+    "phone": ("电话沟通，近况平稳。", ""),
+    "wechat": ("微信联系，已回复，近况平稳。", ""),
     "joint": ("与市场监管所联合检查燃气和消防通道。", "现场讲解燃气安全要求。"),
 }
 
@@ -1017,7 +1018,7 @@ def seed_ledger(context: dict[str, Any]) -> None:
                 group=membership.kind,
                 grid=grid,
                 department=membership.department,
-                level=membership.level or "normal",
+                level=membership.level,
                 entered_on=max(membership.since, entered) if membership.until is None else membership.since,
                 left_on=membership.until,
             )

@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# bench/page_cost.py: each response says how many queries it ran (shanglong.query_count).
+if env_bool("SHANGLONG_QUERY_COUNT_HEADER", default=False):
+    MIDDLEWARE.insert(0, "shanglong.query_count.QueryCountMiddleware")
 
 ROOT_URLCONF = "shanglong.urls"
 WSGI_APPLICATION = "shanglong.wsgi.application"
@@ -418,8 +421,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets whose field names (kind, level...) other models use too.
     "ENUM_NAME_OVERRIDES": {
-        "GroupKindEnum": "grids.models.people.GroupKind",
-        "ManagementLevelEnum": "grids.models.people.ManagementLevel",
+        "GroupKindEnum": "grids.models.groups.GroupKind",
+        "LevelEnum": "grids.models.groups.Level",
         "RegistrationStatusEnum": "grids.models.people.RegistrationStatus",
         "RelationEnum": "grids.models.people.Relation",
         "IdentityDocumentTypeEnum": "shanglong.validators.IdentityDocumentType",

@@ -27,7 +27,10 @@ from grids.actions.organisation import (  # noqa: F401
     end_assignment,
 )
 from grids.actions.party import (  # noqa: F401
+    AgreementFileRefused,
+    attach_agreement,
     mark_in_work_report_sent,
+    move_unit_registration_item,
 )
 from grids.actions.patrols import (  # noqa: F401
     CompoundNotInGrid,

@@ -106,7 +106,13 @@ class LedgerSubjectSerializer(StandingFields, ScopedModelSerializer):
             "visits_required": {"required": False},
             "period": {"required": False},
             "name": {"required": False, "help_text": _("Leave out for a group member: their name is used.")},
-            "level": {"required": False, "help_text": _("Leave out for a group member: their level is used.")},
+            "level": {
+                "required": False,
+                "help_text": _(
+                    "On the scale of the group (an enterprise's risk colour; a person's care level, control level,"
+                    " aftercare, risk grade or department's level). Leave out for a group member: their level is used."
+                ),
+            },
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -139,9 +145,8 @@ class LedgerSubjectSerializer(StandingFields, ScopedModelSerializer):
             current["grid"] = home
         if current["grid"] is None:
             raise serializers.ValidationError({"grid": [_("Choose the grid.")]})
-        for name, message in (("name", _("Give the name.")), ("level", _("Choose the management level."))):
-            if not (attrs.get(name) or getattr(instance, name, "")):
-                raise serializers.ValidationError({name: [message]})
+        if not (attrs.get("name") or getattr(instance, "name", "")):
+            raise serializers.ValidationError({"name": [_("Give the name.")]})
         if not Grid.objects.filter(pk=current["grid"].pk, pk__in=editable_grid_ids(user)).exists():
             raise serializers.ValidationError({"grid": [_("You do not keep the ledger of this grid.")]})
         run_model_clean(self, attrs)

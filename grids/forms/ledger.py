@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.access import editable_grid_ids
+from grids.forms.people import LevelSelect
 from grids.models import (
     COMMUNITY_WORK_ROLES,
     Grid,
@@ -30,6 +31,7 @@ from grids.models import (
     VisitWay,
     kind_for_group,
 )
+from grids.models.groups import level_error
 from shanglong.forms import AttachmentField, PhotosField, PositionFields
 from shanglong.models import Department, User
 
@@ -42,9 +44,22 @@ class PeopleField(forms.ModelMultipleChoiceField):
         return obj.display_name
 
 
+class MembershipSelect(forms.Select):
+    """Each membership option says its group (data-group), for the level select (LevelSelect)."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-group"] = instance.kind
+        return option
+
+
 class MembershipChoiceField(forms.ModelChoiceField):
+    widget = MembershipSelect
+
     def label_from_instance(self, obj: GroupMembership) -> str:
-        return f"{obj.resident.name} · {obj.get_kind_display()}"
+        return f"{obj.resident.name} · {obj.get_kind_display()} · {obj.get_level_display()}"
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -248,7 +263,11 @@ class LedgerSubjectForm(forms.ModelForm):
             .order_by("full_name", "username")
         )
         self.fields["level"].required = False
-        self.fields["level"].help_text = _("For a group member, leave empty to take the level of their membership.")
+        self.fields["level"].help_text = _(
+            "An enterprise's risk colour; for a group member, leave empty to take the level of their membership."
+        )
+        self.fields["level"].widget = LevelSelect(group_fields="kind membership")
+        self.fields["level"].widget.choices = self.fields["level"].choices
         self.fields["visits_required"].required = False
         self.fields["period"].required = False
         if self.instance.pk is not None:
@@ -260,8 +279,9 @@ class LedgerSubjectForm(forms.ModelForm):
         kind = cleaned.get("kind") or self.instance.kind
         membership: GroupMembership | None = cleaned.get("membership")
         if kind == SubjectKind.KEY_ENTERPRISE:
-            if not cleaned.get("level"):
-                self.add_error("level", _("Choose the management level."))
+            problem = level_error("", cleaned.get("level") or "")
+            if problem:
+                self.add_error("level", problem)
             if membership is not None:
                 self.add_error("membership", _("An enterprise is not a group member: leave this empty."))
             if not (cleaned.get("name") or "").strip():

@@ -20,10 +20,12 @@ from grids.models import (
     Grid,
     GridAssignment,
     GridKind,
+    JointMeetingMember,
     PartyOrganisation,
 )
+from grids.models.cobuilding import SEAT_ORGANISATION_KINDS
 from shanglong import roles
-from shanglong.models import Community, User
+from shanglong.models import Community, Department, User
 
 
 class BoundaryField(forms.JSONField):
@@ -232,3 +234,41 @@ class CompoundForm(forms.ModelForm):
         except forms.ValidationError as error:
             self.add_error(None, error)
         return cleaned
+
+
+class SeatHolderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: PartyOrganisation) -> str:
+        return f"{obj.name} ({obj.get_kind_display()})"
+
+
+class JointMeetingMemberForm(forms.ModelForm):
+    """A seat at a joint committee's joint meeting: what takes it (an organisation or a
+    department, among those the editor sees), who represents it, from when to when. Whether
+    the organisation fits the kind of seat, and whether it already has one, is
+    JointMeetingMember.clean's."""
+
+    organisation = SeatHolderChoiceField(
+        queryset=PartyOrganisation.objects.none(), required=False, label=_("Party organisation")
+    )
+    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("Department"))
+
+    class Meta:
+        model = JointMeetingMember
+        fields = ["seat_kind", "organisation", "department", "representative", "position", "since", "until", "order"]
+        widgets = {
+            "since": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args: Any, committee: PartyOrganisation, editor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.committee = committee
+        self.fields["organisation"].queryset = (
+            PartyOrganisation.objects.visible_to(editor)
+            .filter(kind__in=list(SEAT_ORGANISATION_KINDS.values()))
+            .exclude(pk=committee.pk)
+            .order_by("kind", "name")
+        )
+        self.fields["department"].queryset = Department.objects.visible_to(editor).order_by("name")
+        self.fields["organisation"].help_text = _("For every seat but a department's.")
+        self.fields["department"].help_text = _("For a department's seat.")

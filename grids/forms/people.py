@@ -5,6 +5,7 @@ they may see for the resident."""
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 from django import forms
@@ -18,10 +19,11 @@ from grids.models import (
     GroupAccessRule,
     GroupKind,
     GroupMembership,
-    ManagementLevel,
     Resident,
+    SubjectKind,
     Tenancy,
 )
+from grids.models.groups import SCALE_OF_LEVEL, SCALES, scale_for
 from grids.models.people import category_of, manageable_group_kinds
 from shanglong.models import Department, User
 from shanglong.roles import Role
@@ -183,6 +185,28 @@ class MoveOutForm(forms.Form):
     moved_out = forms.DateField(label=_("Moved out on"), widget=DATE_WIDGET, initial=timezone.localdate)
 
 
+class LevelSelect(forms.Select):
+    """The level select: every scale as an option group (grids.models.groups). Each option says
+    its scale (data-scale) and the select names the fields that choose the group
+    (data-level-of) with the scale of each group (data-scales), so that portal.js offers only
+    the chosen group's scale; without JavaScript all are offered and the model refuses a level
+    of another scale with a message."""
+
+    def __init__(self, *, group_fields: str, attrs: dict[str, Any] | None = None) -> None:
+        scales = {group: scale.code for scale in SCALES for group in scale.groups if group}
+        scales[SubjectKind.KEY_ENTERPRISE] = scale_for("").code
+        super().__init__(
+            attrs={**(attrs or {}), "data-level-of": group_fields, "data-scales": json.dumps(scales)}
+        )
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        scale = SCALE_OF_LEVEL.get(str(value))
+        if scale is not None:
+            option["attrs"]["data-scale"] = scale.code
+        return option
+
+
 class GroupMembershipForm(forms.ModelForm):
     """Record a resident's membership of a special group or of the key persons: the level and
     the responsible department. No diagnosis, no offence: there is no field for them."""
@@ -199,11 +223,15 @@ class GroupMembershipForm(forms.ModelForm):
         kinds = [(value, label) for value, label in GroupKind.choices if value in allowed]
         self.fields["kind"].choices = [("", "---------"), *kinds]
         self.fields["department"].queryset = Department.objects.visible_to(editor).order_by("level", "name")
-        self.fields["level"].help_text = _("Key persons need one; it sets how often they are visited.")
+        self.fields["level"].help_text = _(
+            "On the group's own scale; it sets how often they are visited. Left empty, a special group takes"
+            " general care and a released prisoner the aftercare period by the date of release."
+        )
         self.fields["until"].help_text = _(
             "The last day; leave empty while it lasts (aftercare after prison: five years from release by default)."
         )
-        self.fields["level"].choices = [("", "---------"), *ManagementLevel.choices]
+        self.fields["level"].widget = LevelSelect(group_fields="kind")
+        self.fields["level"].widget.choices = self.fields["level"].choices
 
 
 class EndMembershipForm(forms.Form):

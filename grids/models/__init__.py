@@ -1,9 +1,45 @@
 """The grids app's records, one module per part of the work: organisation (party organisations,
 grids, duty, compounds), people (addresses, residents, groups), party (party members), patrols
-(checklists, patrols, findings) and ledger (subjects, visits)."""
+(checklists, patrols, findings) and ledger (subjects, visits); groups holds the kinds of special
+groups and key persons, the level scale of each and the visit rule each level sets."""
 
 from __future__ import annotations
 
+from grids.models.groups import (  # noqa: F401
+    AFTERCARE_YEARS,
+    KEY_PERSON_KINDS,
+    SCALES,
+    SPECIAL_GROUP_KINDS,
+    GroupCategory,
+    GroupKind,
+    Level,
+    Scale,
+    VisitPeriod,
+    VisitRule,
+    category_of,
+    default_level,
+    default_visit_rule,
+    scale_for,
+)
+from grids.models.cobuilding import (  # noqa: F401, E402
+    ACTIVE_ITEM_STATUSES,
+    UNIT_ITEM_WORKFLOW,
+    ItemAction,
+    ItemChanged,
+    ItemFinished,
+    ItemList,
+    ItemStatus,
+    JointMeetingMember,
+    JointMeetingMemberQuerySet,
+    NotYourUnitRegistration,
+    SeatKind,
+    UnitRegistration,
+    UnitRegistrationItem,
+    UnitRegistrationItemStep,
+    UnitRegistrationQuerySet,
+    may_keep_roster,
+    roster_edit_rule,
+)
 from grids.models.ledger import (  # noqa: F401, E402
     IN_PERSON_WAYS,
     SENSITIVE_KINDS,
@@ -15,11 +51,8 @@ from grids.models.ledger import (  # noqa: F401, E402
     Period,
     SubjectKind,
     Visit,
-    VisitPeriod,
     VisitQuerySet,
-    VisitRule,
     VisitWay,
-    default_visit_rule,
     kind_for_group,
 )
 from grids.models.organisation import (  # noqa: F401
@@ -91,9 +124,6 @@ from grids.models.patrols import (  # noqa: F401, E402
     month_bounds,
 )
 from grids.models.people import (  # noqa: F401, E402
-    AFTERCARE_YEARS,
-    KEY_PERSON_KINDS,
-    SPECIAL_GROUP_KINDS,
     Dwelling,
     DwellingQuerySet,
     ExportApproval,
@@ -101,12 +131,9 @@ from grids.models.people import (  # noqa: F401, E402
     ExportStatus,
     GroupAccessRule,
     GroupAccessRuleQuerySet,
-    GroupCategory,
-    GroupKind,
     GroupMembership,
     GroupMembershipQuerySet,
     Household,
-    ManagementLevel,
     RegistrationStatus,
     Relation,
     Resident,
@@ -115,6 +142,5 @@ from grids.models.people import (  # noqa: F401, E402
     ResidentQuerySet,
     Tenancy,
     TenancyQuerySet,
-    category_of,
     manageable_group_kinds,
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -50,16 +50,22 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from grids import access
-from grids.models.organisation import Grid, GridAssignment
-from grids.models.patrols import Finding
-from grids.models.people import (
+from grids.models.groups import (
     KEY_PERSON_KINDS,
+    LEVEL_MAX_LENGTH,
     SPECIAL_GROUP_KINDS,
     GroupKind,
-    GroupMembership,
-    ManagementLevel,
-    Resident,
+    VisitPeriod,
+    VisitRule,
+    default_level,
+    default_visit_rule,
+    grouped_level_choices,
+    level_error,
+    level_matches_group,
 )
+from grids.models.organisation import Grid, GridAssignment
+from grids.models.patrols import Finding
+from grids.models.people import GroupMembership, Resident
 from shanglong import roles
 from shanglong.models import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet, Attachment, Department
 
@@ -74,11 +80,6 @@ class SubjectKind(models.TextChoices):
 
 # Subjects about people in a group: visible only to those who see that group.
 SENSITIVE_KINDS = frozenset({SubjectKind.SPECIAL_GROUP, SubjectKind.KEY_PERSON})
-
-
-class VisitPeriod(models.TextChoices):
-    WEEK = "week", _("per week")
-    MONTH = "month", _("per month")
 
 
 class VisitWay(models.TextChoices):
@@ -96,12 +97,6 @@ class VisitWay(models.TextChoices):
 IN_PERSON_WAYS = (VisitWay.FACE_TO_FACE, VisitWay.JOINT, VisitWay.OFFICE)
 
 
-class VisitRule(NamedTuple):
-    visits: int
-    period: str
-    face_to_face_only: bool
-
-
 class LedgerStatus(models.TextChoices):
     """A subject's standing as the ledger's status filter asks for it (see
     LedgerSubjectQuerySet.in_status): the list page offers all but "due or overdue", the API all
@@ -112,16 +107,6 @@ class LedgerStatus(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
     NEEDS_VISIT = "needs_visit", _("Due or overdue")
     LEFT = "left", _("Left the ledger")
-
-
-def default_visit_rule(*, level: str, group: str = "") -> VisitRule:
-    """The rule a management level sets: the strict level once a week and face to face; elderly
-    people living alone once a week, where a phone call counts; everyone else once a month."""
-    if level == ManagementLevel.STRICT:
-        return VisitRule(1, VisitPeriod.WEEK, True)
-    if group == GroupKind.ELDERLY_ALONE:
-        return VisitRule(1, VisitPeriod.WEEK, False)
-    return VisitRule(1, VisitPeriod.MONTH, False)
 
 
 def kind_for_group(group: str) -> str:
@@ -463,7 +448,15 @@ class LedgerSubject(models.Model):
         related_name="ledger_subjects",
         verbose_name=_("responsible department"),
     )
-    level = models.CharField(_("management level"), max_length=8, choices=ManagementLevel.choices)
+    level = models.CharField(
+        _("level"),
+        max_length=LEVEL_MAX_LENGTH,
+        choices=grouped_level_choices(),
+        help_text=_(
+            "On the scale of the group: the risk colour of an enterprise, a person's care level, control"
+            " level, aftercare, risk grade or the level their department set. It sets the visit rule."
+        ),
+    )
     visits_required = models.PositiveSmallIntegerField(
         _("visits required"), default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
     )
@@ -512,6 +505,11 @@ class LedgerSubject(models.Model):
                     "A special group or key person needs the resident and their group; an enterprise has no group."
                 ),
             ),
+            models.CheckConstraint(
+                condition=level_matches_group(),
+                name="ledgersubject_level_matches_group",
+                violation_error_message=_("The level is not on the scale of this group."),
+            ),
         ]
         indexes = [
             models.Index(fields=["grid", "left_on"], name="ledgersubject_grid_left"),
@@ -526,7 +524,7 @@ class LedgerSubject(models.Model):
         return VisitRule(self.visits_required, self.period, self.face_to_face_only)
 
     def apply_default_rule(self) -> None:
-        """Set the rule from the management level, unless the rule is custom."""
+        """Set the rule from the level (grids.models.groups.VISIT_RULES), unless it is custom."""
         if not self.rule_is_custom:
             self.visits_required, self.period, self.face_to_face_only = default_visit_rule(
                 level=self.level, group=self.group
@@ -537,8 +535,8 @@ class LedgerSubject(models.Model):
         and the API alike): the resident and their group (and the kind, when none is set yet);
         the name given, else the resident's; the grid the resident lives in (none when they
         have no home in a grid); the department chosen, else the membership's; the level
-        chosen, else the membership's, else normal; and, unless the rule is custom, the rule
-        that level sets. Nothing is saved."""
+        chosen, else the membership's, else the default of the group's scale; and, unless the
+        rule is custom, the rule that level sets. Nothing is saved."""
         resident = membership.resident
         self.resident = resident
         self.group = membership.kind
@@ -551,7 +549,7 @@ class LedgerSubject(models.Model):
             self.grid_id = None
         if self.department_id is None:
             self.department = membership.department
-        self.level = self.level or membership.level or ManagementLevel.NORMAL
+        self.level = self.level or membership.level or default_level(membership.kind, membership.since)
         self.apply_default_rule()
 
     def is_active(self, on: datetime.date | None = None) -> bool:
@@ -575,6 +573,10 @@ class LedgerSubject(models.Model):
                 errors.setdefault("group", []).append(_("Choose a group of this kind."))
         elif self.group:
             errors.setdefault("group", []).append(_("An enterprise has no group."))
+        if "group" not in errors:
+            problem = level_error(self.group, self.level)
+            if problem:
+                errors.setdefault("level", []).append(problem)
         if self.left_on and self.entered_on and self.left_on < self.entered_on:
             errors.setdefault("left_on", []).append(_("A subject cannot leave the ledger before it entered."))
         if errors:

@@ -23,7 +23,7 @@ from simple_history.models import HistoricalRecords
 from grids import access, geometry
 from shanglong import roles
 from shanglong.constraints import UniqueConstraint
-from shanglong.models import Community
+from shanglong.models import Community, Subdistrict
 
 # --- Scoping -------------------------------------------------------------------------------
 
@@ -63,6 +63,7 @@ class RegistryQuerySet(models.QuerySet):
 
 
 class OrganisationKind(models.TextChoices):
+    SUBDISTRICT_COMMITTEE = "subdistrict_committee", _("Subdistrict working committee")
     COMMUNITY_COMMITTEE = "community_committee", _("Community party committee")
     DISTRICT_JOINT_COMMITTEE = "district_joint_committee", _("Business-district joint party committee")
     GRID_BRANCH = "grid_branch", _("Grid party branch")
@@ -72,8 +73,10 @@ class OrganisationKind(models.TextChoices):
 
 class PartyOrganisationQuerySet(RegistryQuerySet):
     def visible_to(self, user: Any) -> PartyOrganisationQuerySet:
-        """The organisations of the communities a person's role covers; otherwise the ones they
-        lead and the branches of the grids they may see."""
+        """The organisations of the communities a person's role covers, with the subdistrict's
+        own organisations that lead or span those communities (subdistrict staff see all of
+        their subdistrict's); otherwise the ones they lead and the branches of the grids they
+        may see."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_superuser:
@@ -88,21 +91,75 @@ class PartyOrganisationQuerySet(RegistryQuerySet):
         whole_communities = access.community_scope(user)
         if whole_communities is not None:
             rule |= whole_communities
+            if roles.is_subdistrict_staff(user):
+                rule |= Q(subdistrict_id=user.subdistrict_id)
+            else:
+                rule |= self.leading_q(user.community_id, roles.subdistrict_id_of(user))
         return self.filter(rule)
+
+    @staticmethod
+    def spanning_q(community_id: int) -> Q:
+        """Q over the organisations whose work spans the community: its own, and those (the
+        business-district joint committee) that name it among the communities they span."""
+        spans = PartyOrganisation.communities.through.objects.filter(community_id=community_id)
+        return Q(community_id=community_id) | Q(pk__in=spans.values("partyorganisation_id"))
+
+    @classmethod
+    def leading_q(cls, community_id: int, subdistrict_id: int | None) -> Q:
+        """Q over the subdistrict's organisations a community's people see: the working
+        committee of their subdistrict (街道党工委) and those that span their community."""
+        spans = PartyOrganisation.communities.through.objects.filter(community_id=community_id)
+        rule = Q(pk__in=spans.values("partyorganisation_id"))
+        if subdistrict_id is not None:
+            rule |= Q(subdistrict_id=subdistrict_id, kind=OrganisationKind.SUBDISTRICT_COMMITTEE)
+        return rule
 
     def branches(self) -> PartyOrganisationQuerySet:
         return self.filter(kind=OrganisationKind.GRID_BRANCH)
 
+    def community_owned(self) -> PartyOrganisationQuerySet:
+        return self.filter(community__isnull=False)
+
+
+# The kinds a subdistrict may own; the others belong to a community.
+SUBDISTRICT_KINDS = (OrganisationKind.SUBDISTRICT_COMMITTEE, OrganisationKind.DISTRICT_JOINT_COMMITTEE)
+
 
 class PartyOrganisation(models.Model):
-    """A party organisation of the community's work: the community party committee (社区党委),
-    the business-district joint party committee (商圈综合党委: it spans the community and the
-    resident-unit and enterprise organisations that join it), the grid party branches (网格党支部)
-    that lead the grids, the party groups (党小组) inside a grid branch, and those unit
-    organisations and joint branches (驻区单位党组织, 联合支部)."""
+    """A party organisation: the subdistrict working committee (街道党工委) that leads the
+    subdistrict's communities, the community party committee (社区党委), the business-district
+    joint party committee (商圈综合党委: it spans one or more communities and the resident-unit
+    and enterprise organisations that join it, and holds the joint meeting, 联席会议), the grid
+    party branches (网格党支部) that lead the grids, the party groups (党小组) inside a grid
+    branch, and those unit organisations and joint branches (驻区单位党组织, 联合支部).
+
+    It belongs to exactly one owner: a community, or a subdistrict (the working committee, and a
+    joint committee that spans several communities). Party members are organised only in
+    community-owned organisations."""
 
     community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, related_name="party_organisations", verbose_name=_("community")
+        Community,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="party_organisations",
+        verbose_name=_("community"),
+    )
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="party_organisations",
+        verbose_name=_("subdistrict"),
+        help_text=_("For the subdistrict's own organisations (街道党工委, a joint committee of several communities)."),
+    )
+    communities = models.ManyToManyField(
+        Community,
+        blank=True,
+        related_name="spanning_organisations",
+        verbose_name=_("communities it spans"),
+        help_text=_("For a business-district joint committee: the communities its work spans."),
     )
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=32, choices=OrganisationKind.choices)
@@ -137,6 +194,30 @@ class PartyOrganisation(models.Model):
                 error_field="name",
                 violation_error_message=_("%(community)s already has an organisation of this name."),
             ),
+            UniqueConstraint(
+                fields=["subdistrict", "name"],
+                name="partyorganisation_unique_name_per_subdistrict",
+                error_field="name",
+                violation_error_message=_("%(subdistrict)s already has an organisation of this name."),
+            ),
+            models.CheckConstraint(
+                condition=Q(community__isnull=False, subdistrict__isnull=True)
+                | Q(community__isnull=True, subdistrict__isnull=False),
+                name="partyorganisation_one_owner",
+                violation_error_message=_("An organisation belongs to a community or to a subdistrict: choose one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(subdistrict__isnull=True) | Q(kind__in=SUBDISTRICT_KINDS),
+                name="partyorganisation_subdistrict_kinds",
+                violation_error_message=_(
+                    "A subdistrict owns only its working committee and business-district joint committees."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(community__isnull=True) | ~Q(kind=OrganisationKind.SUBDISTRICT_COMMITTEE),
+                name="partyorganisation_working_committee_of_subdistrict",
+                violation_error_message=_("The subdistrict working committee belongs to the subdistrict."),
+            ),
             # The kind of the parent is checked in clean(): a database check sees one row only.
             models.CheckConstraint(
                 condition=~Q(kind=OrganisationKind.PARTY_GROUP) | Q(parent__isnull=False),
@@ -148,19 +229,58 @@ class PartyOrganisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def owner(self) -> Community | Subdistrict | None:
+        """The community or the subdistrict the organisation belongs to."""
+        return self.community if self.community_id is not None else self.subdistrict
+
+    @property
+    def owner_subdistrict_id(self) -> int | None:
+        if self.subdistrict_id is not None:
+            return self.subdistrict_id
+        return self.community.subdistrict_id if self.community_id is not None else None
+
+    @property
+    def is_joint_committee(self) -> bool:
+        return self.kind == OrganisationKind.DISTRICT_JOINT_COMMITTEE
+
+    def spanned_communities(self) -> list[Community]:
+        """The communities the organisation's work spans: its own (for a community-owned one)
+        and those it names (a joint committee)."""
+        spanned = list(self.communities.all())
+        if self.community_id is not None and all(c.pk != self.community_id for c in spanned):
+            spanned.insert(0, self.community)
+        return spanned
+
     def clean(self) -> None:
+        if (self.community_id is None) == (self.subdistrict_id is None):
+            raise ValidationError(_("An organisation belongs to a community or to a subdistrict: choose one."))
+        if self.subdistrict_id is not None and self.kind not in SUBDISTRICT_KINDS:
+            raise ValidationError(
+                {"kind": _("A subdistrict owns only its working committee and business-district joint committees.")}
+            )
+        if self.community_id is not None and self.kind == OrganisationKind.SUBDISTRICT_COMMITTEE:
+            raise ValidationError({"kind": _("The subdistrict working committee belongs to the subdistrict.")})
         if self.kind == OrganisationKind.PARTY_GROUP and (
             self.parent_id is None or self.parent.kind != OrganisationKind.GRID_BRANCH
         ):
             raise ValidationError({"parent": _("A party group belongs to a grid party branch: choose the branch.")})
         if self.parent_id is None:
             return
-        if self.parent.kind == OrganisationKind.PARTY_GROUP:
+        parent = self.parent
+        if parent.kind == OrganisationKind.PARTY_GROUP:
             raise ValidationError({"parent": _("A party group has no organisations under it.")})
-        if self.community_id and self.parent.community_id != self.community_id:
+        if self.subdistrict_id is not None and parent.subdistrict_id != self.subdistrict_id:
+            raise ValidationError({"parent": _("Choose an organisation of the same subdistrict.")})
+        # A community's organisation may be led from its subdistrict (街道党工委, 商圈综合党委).
+        if (
+            self.community_id is not None
+            and parent.community_id != self.community_id
+            and (parent.subdistrict_id is None or parent.subdistrict_id != self.community.subdistrict_id)
+        ):
             raise ValidationError({"parent": _("The parent organisation belongs to another community.")})
         seen = {self.pk} if self.pk else set()
-        ancestor: PartyOrganisation | None = self.parent
+        ancestor: PartyOrganisation | None = parent
         while ancestor is not None:
             if ancestor.pk in seen:
                 raise ValidationError({"parent": _("An organisation cannot be placed under itself.")})
@@ -342,6 +462,15 @@ class Duty(models.TextChoices):
     PART_TIME = "part_time", _("Part-time grid worker")
     BUILDING_HEAD = "building_head", _("Building head")
     POLICE = "police", _("Community police officer")
+
+
+# Who of the people on duty in a grid sees its residents' special groups and key persons (the
+# community's GroupAccessRule says for which kinds): the grid head, the full-time grid workers
+# and the community police officer work with them by duty (column `grid_workers`); the
+# part-time grid workers (often property-management staff) and the building heads (neighbours
+# who volunteer) only where the community admin grants a kind to them (column `grid_helpers`).
+GROUP_DUTIES = frozenset({Duty.HEAD, Duty.FULL_TIME, Duty.POLICE})
+HELPER_DUTIES = frozenset({Duty.PART_TIME, Duty.BUILDING_HEAD})
 
 
 class GridAssignmentQuerySet(GridScopedQuerySet, RegistryQuerySet):

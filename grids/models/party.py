@@ -85,7 +85,9 @@ def member_organisations_for(user: Any) -> models.QuerySet:
     the member kinds, among the organisations they see, bounded by what they may keep."""
     if not getattr(user, "is_authenticated", False):
         return PartyOrganisation.objects.none()
-    organisations = PartyOrganisation.objects.visible_to(user).filter(kind__in=MEMBER_ORGANISATION_KINDS)
+    organisations = (
+        PartyOrganisation.objects.visible_to(user).community_owned().filter(kind__in=MEMBER_ORGANISATION_KINDS)
+    )
     if user.is_superuser:
         return organisations
     rule = Q(secretary_id=user.pk)
@@ -100,7 +102,11 @@ def can_keep_party_members(user: Any) -> bool:
         return False
     if user.is_superuser or (roles.is_community_staff(user) and user.community_id):
         return True
-    return PartyOrganisation.objects.filter(secretary_id=user.pk, kind__in=MEMBER_ORGANISATION_KINDS).exists()
+    return (
+        PartyOrganisation.objects.community_owned()
+        .filter(secretary_id=user.pk, kind__in=MEMBER_ORGANISATION_KINDS)
+        .exists()
+    )
 
 
 def can_keep_member(user: Any, member: PartyMember) -> bool:
@@ -296,6 +302,11 @@ class PartyMember(models.Model):
             if organisation.kind not in MEMBER_ORGANISATION_KINDS:
                 errors.setdefault("organisation", []).append(
                     _("A member is organised in a grid branch, the joint committee or a unit organisation.")
+                )
+            elif organisation.community_id is None:
+                # The subdistrict's organisations lead; members are kept by a community.
+                errors.setdefault("organisation", []).append(
+                    _("A member is organised in one of a community's organisations, not the subdistrict's.")
                 )
             if self.resident_id is not None and self.resident.community_id != organisation.community_id:
                 errors.setdefault("resident", []).append(_("The resident lives in another community."))

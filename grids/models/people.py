@@ -36,6 +36,20 @@ from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from grids import access
+from grids.models.groups import (
+    AFTERCARE_YEARS,
+    LEVEL_MAX_LENGTH,
+    SPECIAL_GROUP_KINDS,
+    GroupCategory,
+    GroupKind,
+    aftercare_error,
+    category_of,
+    default_level,
+    grouped_level_choices,
+    level_error,
+    membership_level_matches_kind,
+    years_after,
+)
 from grids.models.organisation import Compound, Grid, GridAssignment
 from shanglong import roles
 from shanglong.constraints import UniqueConstraint
@@ -470,48 +484,7 @@ class Tenancy(models.Model):
 # --- Special groups and key persons (特殊群体, 重点人群) --------------------------------------
 
 
-class GroupCategory(models.TextChoices):
-    SPECIAL = "special", _("Special group")
-    KEY = "key", _("Key person")
-
-
-class GroupKind(models.TextChoices):
-    ELDERLY_EMPTY_NEST = "elderly_empty_nest", _("Elderly, empty nest")
-    ELDERLY_ALONE = "elderly_alone", _("Elderly, living alone")
-    DISABILITY = "disability", _("Disability")
-    LOW_INCOME = "low_income", _("Minimum living allowance or extreme poverty support")
-    CHILD_IN_DIFFICULTY = "child_in_difficulty", _("Child in difficulty")
-    COMMUNITY_CORRECTION = "community_correction", _("Community correction")
-    RELEASED_PRISONER = "released_prisoner", _("Released from prison (aftercare)")
-    SEVERE_MENTAL_DISORDER = "severe_mental_disorder", _("Severe mental disorder")
-    DRUG_USER = "drug_user", _("Drug user")
-    KEY_YOUTH = "key_youth", _("Key youth")
-
-
-SPECIAL_GROUP_KINDS = frozenset(
-    {
-        GroupKind.ELDERLY_EMPTY_NEST,
-        GroupKind.ELDERLY_ALONE,
-        GroupKind.DISABILITY,
-        GroupKind.LOW_INCOME,
-        GroupKind.CHILD_IN_DIFFICULTY,
-    }
-)
-KEY_PERSON_KINDS = frozenset(set(GroupKind) - SPECIAL_GROUP_KINDS)
-# 刑满释放人员 are followed for five years after release.
-AFTERCARE_YEARS = 5
-
-
-def category_of(kind: str) -> GroupCategory:
-    return GroupCategory.SPECIAL if kind in SPECIAL_GROUP_KINDS else GroupCategory.KEY
-
-
-class ManagementLevel(models.TextChoices):
-    """管控级别 (key persons) or care level (special groups): it sets the visit rule."""
-
-    STRICT = "strict", _("Strict (严管)")
-    NORMAL = "normal", _("Normal (普管)")
-    LIGHT = "light", _("Light (宽管)")
+# The kinds, their level scales and the visit rules: grids.models.groups (one home).
 
 
 # The defaults of a community's access table, until its admin changes them (see
@@ -781,17 +754,30 @@ def manageable_group_kinds(user: Any, resident: Resident) -> set[str]:
     return allowed
 
 
+# The kinds whose level, when none is chosen, is the scale's default (general care; aftercare
+# by the date of release). The others' level is an assessment (a control level, a risk grade,
+# the department's level): it must be chosen.
+LEVELS_TAKEN_BY_DEFAULT = SPECIAL_GROUP_KINDS | {GroupKind.RELEASED_PRISONER}
+
+
 class GroupMembership(models.Model):
     """A resident's membership of a special group (特殊群体) or of the key persons (重点人群),
     from `since` to `until` (the last day; open while empty): leaving is recorded, never
-    deleted. Stores the management level and the responsible department; never a diagnosis or
-    an offence."""
+    deleted. Stores the level on the group's own scale (grids.models.groups: a care level, a
+    control level, aftercare, a risk grade, the department's level) and the responsible
+    department; never a diagnosis or an offence."""
 
     resident = models.ForeignKey(
         Resident, on_delete=models.PROTECT, related_name="group_memberships", verbose_name=_("resident")
     )
     kind = models.CharField(_("group"), max_length=32, choices=GroupKind.choices)
-    level = models.CharField(_("management level"), max_length=8, choices=ManagementLevel.choices, blank=True)
+    level = models.CharField(
+        _("level"),
+        max_length=LEVEL_MAX_LENGTH,
+        choices=grouped_level_choices(),
+        blank=True,
+        help_text=_("On the scale of the group (see grids.models.groups); it sets how often they are visited."),
+    )
     disability_grade = models.PositiveSmallIntegerField(
         _("disability grade"),
         null=True,
@@ -835,6 +821,11 @@ class GroupMembership(models.Model):
                 name="groupmembership_disability_grade",
                 violation_error_message=_("A disability grade (1 to 4) belongs only to the disability group."),
             ),
+            models.CheckConstraint(
+                condition=membership_level_matches_kind(),
+                name="groupmembership_level_matches_kind",
+                violation_error_message=_("The level is not on the scale of this group."),
+            ),
         ]
         indexes = [models.Index(fields=["kind", "until"], name="groupmembership_kind_until")]
 
@@ -855,8 +846,16 @@ class GroupMembership(models.Model):
             errors.setdefault("disability_grade", []).append(_("Give the disability grade (1 to 4)."))
         if self.kind != GroupKind.DISABILITY and self.disability_grade is not None:
             errors.setdefault("disability_grade", []).append(_("Only the disability group has a grade."))
-        if self.kind in KEY_PERSON_KINDS and not self.level:
-            errors.setdefault("level", []).append(_("Key persons need a management level."))
+        if self.kind in GroupKind.values:
+            if not self.level and self.kind in LEVELS_TAKEN_BY_DEFAULT:
+                self.level = default_level(self.kind, self.since, timezone.localdate())
+            problem = level_error(self.kind, self.level) or (
+                aftercare_error(self.level, self.since, timezone.localdate())
+                if self.kind == GroupKind.RELEASED_PRISONER and isinstance(self.since, datetime.date)
+                else None
+            )
+            if problem:
+                errors.setdefault("level", []).append(problem)
         if self.kind == GroupKind.RELEASED_PRISONER and self.since and self.until:
             limit = years_after(self.since, AFTERCARE_YEARS)
             if self.until > limit:
@@ -868,13 +867,6 @@ class GroupMembership(models.Model):
             errors.setdefault("until", []).append(_("The end of a membership cannot be before its start."))
         if errors:
             raise ValidationError(errors)
-
-
-def years_after(day: datetime.date, years: int) -> datetime.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 # --- Unmasked exports (导出审批) --------------------------------------------------------------

@@ -19,12 +19,29 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.access import can_edit_registry, require_grid_work_access
 from grids.actions import end_assignment
-from grids.forms.organisation import AssignmentForm, CompoundForm, EndAssignmentForm, GridFilterForm, GridForm
-from grids.models import Compound, Grid, GridAssignment, GridKind, OrganisationKind, PartyOrganisation
+from grids.forms.organisation import (
+    AssignmentForm,
+    CompoundForm,
+    EndAssignmentForm,
+    GridFilterForm,
+    GridForm,
+    JointMeetingMemberForm,
+)
+from grids.models import (
+    Compound,
+    Grid,
+    GridAssignment,
+    GridKind,
+    JointMeetingMember,
+    OrganisationKind,
+    PartyOrganisation,
+    may_keep_roster,
+)
 from shanglong import roles
 from shanglong.form_tokens import creates_once, form_created
 from shanglong.models import Community
@@ -210,7 +227,9 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
     """The party organisations as a tree (committee, joint committee and its member
     organisations, grid branches) with each branch's grids."""
     require_grid_work_access(request.user)
-    organisations = list(PartyOrganisation.objects.visible_to(request.user).select_related("secretary", "community"))
+    organisations = list(
+        PartyOrganisation.objects.visible_to(request.user).select_related("secretary", "community", "subdistrict")
+    )
     grids_by_branch: dict[int, list[Grid]] = {}
     for grid in (
         Grid.objects.visible_to(request.user).filter(branch__isnull=False).only("pk", "code", "name", "branch_id")
@@ -235,7 +254,8 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
             grids = grids_by_branch.get(o.pk)
             return grids[0].code if grids else ""
 
-        return sorted(items, key=lambda o: (o.community_id, KIND_ORDER.get(o.kind, 99), first_code(o), o.name))
+        # The subdistrict's own organisations (no community) come first: they lead the others.
+        return sorted(items, key=lambda o: (o.community_id or 0, KIND_ORDER.get(o.kind, 99), first_code(o), o.name))
 
     tree = [node(root) for root in ordered(children.get(None, []))]
     return render(
@@ -243,6 +263,76 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
         "grids/organisation_tree.html",
         {"tree": tree, "show_community": _sees_several_communities(request.user)},
     )
+
+
+def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One party organisation: its owner, the communities it spans, what it leads and, for a
+    business-district joint committee, its joint meeting's roster (current seats, then those
+    who left)."""
+    require_grid_work_access(request.user)
+    visible = PartyOrganisation.objects.visible_to(request.user)
+    organisation = get_object_or_404(
+        visible.select_related("community", "subdistrict", "parent", "secretary").prefetch_related("communities"),
+        pk=pk,
+    )
+    children = visible.filter(parent=organisation).order_by("kind", "name")
+    seats: list[JointMeetingMember] = []
+    if organisation.is_joint_committee:
+        seats = list(
+            JointMeetingMember.objects.visible_to(request.user)
+            .filter(committee=organisation)
+            .select_related("organisation", "department")
+            .order_by("order", "since", "pk")
+        )
+    today = timezone.localdate()
+    return render(
+        request,
+        "grids/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "children": children,
+            "current_seats": [seat for seat in seats if seat.is_current(today)],
+            "former_seats": [seat for seat in seats if not seat.is_current(today)],
+            "can_keep_roster": may_keep_roster(request.user, organisation),
+        },
+    )
+
+
+def _keepable_committee(request: HttpRequest, pk: int) -> PartyOrganisation:
+    committee = get_object_or_404(
+        PartyOrganisation.objects.visible_to(request.user).filter(kind=OrganisationKind.DISTRICT_JOINT_COMMITTEE), pk=pk
+    )
+    if not may_keep_roster(request.user, committee):
+        raise NotAllowed
+    return committee
+
+
+@creates_once
+def seat_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a seat at the joint meeting to an organisation or a department."""
+    committee = _keepable_committee(request, pk)
+    form = JointMeetingMemberForm(request.POST or None, committee=committee, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        seat = form.save()
+        form_created(request, seat)
+        messages.success(request, _("%(holder)s has a seat at the joint meeting.") % {"holder": seat.holder})
+        return redirect("grids:organisation_detail", pk=committee.pk)
+    return render(request, "grids/seat_form.html", {"form": form, "committee": committee, "seat": None})
+
+
+def seat_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a seat: its representative, or its last day (leaving is recorded, not deleted)."""
+    seat = get_object_or_404(
+        JointMeetingMember.objects.visible_to(request.user).select_related("committee", "organisation", "department"),
+        pk=pk,
+    )
+    committee = _keepable_committee(request, seat.committee_id)
+    form = JointMeetingMemberForm(request.POST or None, instance=seat, committee=committee, editor=request.user)
+    if request.method == "POST" and form.is_valid():
+        seat = form.save()
+        messages.success(request, _("The seat of %(holder)s was saved.") % {"holder": seat.holder})
+        return redirect("grids:organisation_detail", pk=committee.pk)
+    return render(request, "grids/seat_form.html", {"form": form, "committee": committee, "seat": seat})
 
 
 # --- Map -----------------------------------------------------------------------------------

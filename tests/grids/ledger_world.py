@@ -23,7 +23,6 @@ from grids.models import (
     GroupKind,
     GroupMembership,
     LedgerSubject,
-    ManagementLevel,
     ResidentialBuilding,
     SubjectKind,
     Visit,
@@ -31,6 +30,7 @@ from grids.models import (
     VisitWay,
     kind_for_group,
 )
+from grids.models.groups import Level, scale_for
 from grids.models.ledger import start_of_day
 from shanglong.models import Department, DepartmentLevel, Role, User
 from tests.api import matrix
@@ -50,7 +50,7 @@ def enterprise(
     name: str,
     *,
     team: tuple[Any, ...] = (),
-    level: str = ManagementLevel.NORMAL,
+    level: str = Level.BLUE,
     entered_on: datetime.date = datetime.date(2025, 1, 1),
     **rule: Any,
 ) -> LedgerSubject:
@@ -77,15 +77,49 @@ def member(
     kind: str,
     *,
     department: Department,
-    level: str = ManagementLevel.NORMAL,
+    level: str | None = None,
     since: datetime.date = datetime.date(2025, 1, 1),
 ) -> GroupMembership:
-    """A resident of the compound in a group."""
+    """A resident of the compound in a group, at `level` or else the everyday level of the
+    group's scale (everyday_level)."""
     building, _ = ResidentialBuilding.objects.get_or_create(compound=compound, name="1号楼")
     number = next(_sequence)
     dwelling = Dwelling.objects.create(building=building, unit="", room=str(number))
     resident = make_resident(dwelling, name, number)
-    return GroupMembership.objects.create(resident=resident, kind=kind, level=level, department=department, since=since)
+    return GroupMembership.objects.create(
+        resident=resident, kind=kind, level=level or everyday_level(kind), department=department, since=since
+    )
+
+
+def everyday_level(kind: str) -> str:
+    """The lowest level of the group's scale: once a month, where a call counts (general care,
+    light control, risk grade 0, the department's low), or the aftercare period; for an
+    enterprise (kind "") blue."""
+    return EVERYDAY_LEVELS[scale_for(kind).code]
+
+
+def top_level(kind: str) -> str:
+    """The highest level of the group's scale: every week and in person (key care, strict
+    control, the aftercare period, risk grade 3 and up, the department's high, red)."""
+    return TOP_LEVELS[scale_for(kind).code]
+
+
+TOP_LEVELS = {
+    "care": Level.KEY_CARE,
+    "control": Level.STRICT,
+    "aftercare": Level.AFTERCARE,
+    "risk_grade": Level.RISK_3,
+    "department": Level.DEPARTMENT_HIGH,
+    "risk_colour": Level.RED,
+}
+EVERYDAY_LEVELS = {
+    "care": Level.GENERAL_CARE,
+    "control": Level.LIGHT,
+    "aftercare": Level.AFTERCARE,
+    "risk_grade": Level.RISK_0,
+    "department": Level.DEPARTMENT_LOW,
+    "risk_colour": Level.BLUE,
+}
 
 
 def line_for(
@@ -103,7 +137,7 @@ def line_for(
         group=membership.kind,
         grid=resident.dwelling.building.compound.grid,
         department=membership.department,
-        level=membership.level or ManagementLevel.NORMAL,
+        level=membership.level,
         entered_on=entered_on,
     )
     save_ledger_subject(subject=subject, team=team, by=None)

@@ -13,7 +13,6 @@ from grids.models import (
     GroupAccessRule,
     GroupKind,
     GroupMembership,
-    ManagementLevel,
     Resident,
     ResidentialBuilding,
     Tenancy,
@@ -69,15 +68,23 @@ def build_people(cast: matrix.Cast) -> dict[str, Any]:
         "mA": GroupMembership.objects.create(
             resident=residents["A"],
             kind=GroupKind.COMMUNITY_CORRECTION,
-            level=ManagementLevel.STRICT,
+            level="strict",
             department=cast.department,
             since=SINCE,
         ),
         "mB": GroupMembership.objects.create(
-            resident=residents["B"], kind=GroupKind.ELDERLY_ALONE, department=civil_affairs, since=SINCE
+            resident=residents["B"],
+            kind=GroupKind.ELDERLY_ALONE,
+            level="general_care",
+            department=civil_affairs,
+            since=SINCE,
         ),
         "mX": GroupMembership.objects.create(
-            resident=residents["X"], kind=GroupKind.LOW_INCOME, department=civil_affairs, since=SINCE
+            resident=residents["X"],
+            kind=GroupKind.LOW_INCOME,
+            level="general_care",
+            department=civil_affairs,
+            since=SINCE,
         ),
     }
     tenancies = {

@@ -13,6 +13,7 @@ from grids.models.organisation import GridAssignment
 from shanglong.models import Department, DepartmentLevel, Role, User
 from tests.api import matrix
 from tests.conftest import make_user
+from tests.grids.ledger_world import top_level
 from tests.grids.people_world import SINCE, build_people
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def world(request):
                 kind=kind,
                 defaults={
                     "department": next(departments),
-                    "level": "strict",
+                    "level": top_level(kind),
                     "disability_grade": 2 if kind == GroupKind.DISABILITY else None,
                     "since": SINCE,
                 },
@@ -47,7 +48,7 @@ def world(request):
     again = GroupMembership.objects.filter(resident=world["residents"]["A"], kind=GroupKind.DRUG_USER).get()
     GroupMembership.objects.filter(pk=again.pk).update(until=SINCE.replace(year=SINCE.year + 1))
     GroupMembership.objects.create(
-        resident=again.resident, kind=again.kind, level="strict", department=other_department, since="2026-03-01"
+        resident=again.resident, kind=again.kind, level=top_level(again.kind), department=other_department, since="2026-03-01"
     )
     people = dict(cast.users)
     people["officer"] = make_user("officer", Role.STAFF, community=cast.community)

@@ -191,11 +191,11 @@ def test_staff_add_an_enterprise_and_it_leaves_the_ledger(staff, grids, on_duty)
     client = client_for(staff)
     response = client.post(
         reverse("grids:ledger_subject_create"),
-        {"kind": "key_enterprise", "name": "韩国城", "grid": grids["C"].pk, "level": "strict", "entered_on": TODAY},
+        {"kind": "key_enterprise", "name": "韩国城", "grid": grids["C"].pk, "level": "red", "entered_on": TODAY},
     )
     assert response.status_code == 302, response.context["form"].errors
     subject = LedgerSubject.objects.get(name="韩国城")
-    assert subject.rule == (1, VisitPeriod.WEEK, True)  # the strict level's rule
+    assert subject.rule == (1, VisitPeriod.WEEK, True)  # the rule of a red enterprise
     response = client.post(reverse("grids:ledger_subject_end", args=[subject.pk]), {"left_on": TODAY})
     assert response.status_code == 302
     subject.refresh_from_db()
@@ -230,7 +230,7 @@ def test_who_answers_for_a_subject_follows_its_team_however_the_team_is_written(
         return LedgerSubject.objects.in_care_of(grid_worker).filter(name="韩国城").exists()
 
     client = client_for(staff)
-    fields = {"kind": "key_enterprise", "name": "韩国城", "grid": grids["A"].pk, "level": "normal"}
+    fields = {"kind": "key_enterprise", "name": "韩国城", "grid": grids["A"].pk, "level": "yellow"}
     response = client.post(
         reverse("grids:ledger_subject_create"),
         {**fields, "entered_on": TODAY, "team": [other_grid_worker.pk]},

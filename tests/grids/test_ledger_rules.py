@@ -11,7 +11,7 @@ from grids.models import (
     AppendOnlyVisitError,
     GroupKind,
     LedgerSubject,
-    ManagementLevel,
+    Level,
     Period,
     Visit,
     VisitPeriod,
@@ -50,14 +50,21 @@ def test_periods_are_monday_to_sunday_weeks_and_calendar_months():
 
 
 def test_default_rules_follow_the_level_and_the_group():
-    assert default_visit_rule(level=ManagementLevel.STRICT) == (1, VisitPeriod.WEEK, True)
-    assert default_visit_rule(level=ManagementLevel.NORMAL, group=GroupKind.ELDERLY_ALONE) == (
-        1,
-        VisitPeriod.WEEK,
-        False,
-    )
-    assert default_visit_rule(level=ManagementLevel.NORMAL, group=GroupKind.DISABILITY) == (1, VisitPeriod.MONTH, False)
-    assert default_visit_rule(level=ManagementLevel.LIGHT) == (1, VisitPeriod.MONTH, False)
+    week, month = VisitPeriod.WEEK, VisitPeriod.MONTH
+    # The highest level of every scale: every week, in person.
+    for level in (Level.KEY_CARE, Level.STRICT, Level.RISK_3, Level.RISK_5, Level.DEPARTMENT_HIGH, Level.RED):
+        assert default_visit_rule(level=level) == (1, week, True), level
+    # The middle levels: twice a month, in person (a risk grade of 1 or 2: every two weeks).
+    for level in (Level.NORMAL, Level.RISK_1, Level.RISK_2, Level.DEPARTMENT_MEDIUM, Level.ORANGE):
+        assert default_visit_rule(level=level) == (2, month, True), level
+    # The lowest: once a month, where a call counts; a yellow enterprise and aftercare in person.
+    for level in (Level.GENERAL_CARE, Level.LIGHT, Level.RISK_0, Level.DEPARTMENT_LOW, Level.BLUE):
+        assert default_visit_rule(level=level) == (1, month, False), level
+    assert default_visit_rule(level=Level.YELLOW) == (1, month, True)
+    assert default_visit_rule(level=Level.AFTERCARE, group=GroupKind.RELEASED_PRISONER) == (1, month, True)
+    # Elderly people living alone in general care are called on every week; a call counts.
+    assert default_visit_rule(level=Level.GENERAL_CARE, group=GroupKind.ELDERLY_ALONE) == (1, week, False)
+    assert default_visit_rule(level=Level.GENERAL_CARE, group=GroupKind.DISABILITY) == (1, month, False)
 
 
 def test_a_visit_on_the_last_monday_of_november_counts_for_the_week_not_for_december(grids):

@@ -166,7 +166,7 @@ def _subject_rows(cast):
 
 def _subject_payload(cast, rows, person):
     grid = rows[{"A": "entA", "B": "entB", "X": "entX"}[OWN_GRID[person]]].grid_id
-    return {"kind": "key_enterprise", "name": "新企业", "grid": grid, "level": "normal"}
+    return {"kind": "key_enterprise", "name": "新企业", "grid": grid, "level": "yellow"}
 
 
 def _subject_foreign(cast, rows, person):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from grids.models import Compound, Grid, GroupKind, LedgerStatus, LedgerSubject, VisitPeriod
+from grids.models import KEY_PERSON_KINDS, Compound, Grid, GroupKind, LedgerStatus, LedgerSubject, VisitPeriod
 from shanglong.models import Department, DepartmentLevel
 from tests.api import matrix
 from tests.conftest import client_for
@@ -55,15 +55,16 @@ def line(subject: LedgerSubject) -> tuple:
     ("group", "level", "expected_rule"),
     [
         (GroupKind.COMMUNITY_CORRECTION, "strict", (1, VisitPeriod.WEEK, True)),
-        (GroupKind.ELDERLY_ALONE, "", (1, VisitPeriod.WEEK, False)),
+        (GroupKind.ELDERLY_ALONE, "general_care", (1, VisitPeriod.WEEK, False)),
+        (GroupKind.KEY_YOUTH, "dept_medium", (2, VisitPeriod.MONTH, True)),
     ],
 )
 def test_the_page_and_the_api_build_the_same_ledger_line_from_a_membership(
     grid_worker, compounds, on_duty, department, subdistrict, group, level, expected_rule
 ):
-    responsible = department if group == GroupKind.COMMUNITY_CORRECTION else civil_affairs(subdistrict)
+    responsible = department if group in KEY_PERSON_KINDS else civil_affairs(subdistrict)
     membership = member(compounds["A"], "周志强", group, department=responsible, level=level)
-    kind = "key_person" if group == GroupKind.COMMUNITY_CORRECTION else "special_group"
+    kind = "key_person" if group in KEY_PERSON_KINDS else "special_group"
     response = client_for(grid_worker).post(
         reverse("grids:ledger_subject_create"),
         {"kind": kind, "membership": membership.pk, "entered_on": TODAY, "team": [grid_worker.pk]},
@@ -80,7 +81,7 @@ def test_the_page_and_the_api_build_the_same_ledger_line_from_a_membership(
         compounds["A"].grid_id,
         responsible.pk,
     )
-    assert from_page.level == (level or "normal")
+    assert from_page.level == level
     assert from_page.rule == expected_rule
 
 

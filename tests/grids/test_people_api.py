@@ -82,7 +82,7 @@ def _membership_payload(cast, rows, person):
     return {
         "resident": rows[resident].resident_id,
         "kind": GroupKind.KEY_YOUTH,
-        "level": "light",
+        "level": "dept_low",
         "department": cast.department.pk,
         "since": "2025-06-01",
     }
@@ -319,7 +319,7 @@ def populate(world, rows: int) -> None:
     for number in range(rows):
         resident = make_resident(dwelling, f"批量{number:02d}", 300 + number)
         resident.group_memberships.create(
-            kind=GroupKind.ELDERLY_ALONE, department=world["civil_affairs"], since="2025-01-01"
+            kind=GroupKind.ELDERLY_ALONE, level="general_care", department=world["civil_affairs"], since="2025-01-01"
         )
 
 

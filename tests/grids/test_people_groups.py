@@ -15,6 +15,7 @@ from grids.models import GroupAccessRule, GroupKind, GroupMembership
 from shanglong.models import Department, DepartmentLevel, Role
 from tests.api import matrix
 from tests.conftest import client_for, make_user
+from tests.grids.ledger_world import top_level
 from tests.grids.people_world import build_people
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def add_membership(setting, kind: str) -> GroupMembership:
     return GroupMembership.objects.create(
         resident=setting["resident"],
         kind=kind,
-        level="strict",
+        level=top_level(kind),
         disability_grade=2 if kind == GroupKind.DISABILITY else None,
         department=setting["cast"].department,
         since="2025-01-01",
@@ -195,7 +196,7 @@ def test_a_grid_worker_records_and_ends_a_membership(setting):
         reverse("grids:membership_create", args=[resident.pk]),
         {
             "kind": "released_prisoner",
-            "level": "normal",
+            "level": "aftercare",
             "department": setting["cast"].department.pk,
             "since": "2024-03-01",
         },
