@@ -153,10 +153,14 @@ SPECIAL = [("elderly_empty_nest", 30), ("elderly_alone", 25), ("disability", 20)
 SPECIAL += [("child_in_difficulty", 10)]
 KEY = [("community_correction", 25), ("released_prisoner", 25), ("severe_mental_disorder", 20)]
 KEY += [("drug_user", 15), ("key_youth", 15)]
+# Each group's level on its own scale (grids.models.groups.SCALES), keyed by Scale.code.
 LEVELS = {
-    "key_enterprise": [("strict", 5), ("normal", 70), ("light", 25)],
-    "special_group": [("strict", 5), ("normal", 85), ("light", 10)],
-    "key_person": [("strict", 25), ("normal", 55), ("light", 20)],
+    "care": [("key_care", 10), ("general_care", 90)],
+    "control": [("strict", 25), ("normal", 55), ("light", 20)],
+    "aftercare": [("aftercare", 80), ("past_aftercare", 20)],
+    "risk_grade": [("risk_0", 30), ("risk_1", 30), ("risk_2", 20), ("risk_3", 12), ("risk_4", 5), ("risk_5", 3)],
+    "department": [("dept_high", 20), ("dept_medium", 50), ("dept_low", 30)],
+    "risk_colour": [("red", 5), ("orange", 15), ("yellow", 50), ("blue", 30)],
 }
 DEPARTMENT_OF = {
     "community_correction": "司法所",
@@ -203,6 +207,7 @@ def build(options: argparse.Namespace) -> None:
         ResidentialBuilding,
         Visit,
         default_visit_rule,
+        scale_for,
     )
     from grids.models.ledger import start_of_day
     from shanglong.crypto import encrypt_text, keyed_hash
@@ -313,7 +318,7 @@ def build(options: argparse.Namespace) -> None:
         roll = rng.random()
         kind = "key_enterprise" if roll < 0.20 else "special_group" if roll < 0.75 else "key_person"
         group = "" if kind == "key_enterprise" else pick(rng, SPECIAL if kind == "special_group" else KEY)
-        level = pick(rng, LEVELS[kind])
+        level = pick(rng, LEVELS[scale_for(group).code])
         rule = default_visit_rule(level=level, group=group)
         custom = rule.period == "month" and rng.random() < 0.05
         subjects.append(

@@ -38,7 +38,12 @@ How to read it:
   (grids.models.cobuilding.roster_edit_rule); a unit's registration with the community
   (单位双报到) follows "edit registry" of that community.
 - Seeing a grid's records is not seeing its special groups and key persons: that is
-  GroupMembership.objects.visible_to (the community's group access table).
+  GroupMembership.objects.visible_to (the community's group access table). There duty matters:
+  the grid head, the full-time grid workers and the community police officer (GROUP_DUTIES)
+  see the kinds of the table's column `grid_workers` (by default all but severe mental
+  disorder and drug users); the part-time grid workers and building heads (HELPER_DUTIES,
+  often property staff and volunteering neighbours) only the kinds of column `grid_helpers`
+  (by default none).
 
 The models' visible_to and editable_by, the pages, the API and the forms ask these functions and
 nothing else; tests/grids/test_access.py holds the table above equal to them. This module imports
@@ -47,6 +52,7 @@ the models inside its functions, so that grids.models can import it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -77,11 +83,15 @@ def _no_grids() -> QuerySet:
 # --- Links: duty and branches ---------------------------------------------------------------
 
 
-def current_assignment_grid_ids(user: Viewer) -> QuerySet:
-    """The grids a person is on duty in today (their current grid assignments), as a subquery."""
+def current_assignment_grid_ids(user: Viewer, *, duties: Collection[str] | None = None) -> QuerySet:
+    """The grids a person is on duty in today (their current grid assignments), as a subquery;
+    with `duties`, only where they hold one of them (the group rule: GROUP_DUTIES, HELPER_DUTIES)."""
     from grids.models.organisation import GridAssignment
 
-    return GridAssignment.objects.current().filter(user_id=user.pk).values("grid_id")
+    assignments = GridAssignment.objects.current().filter(user_id=user.pk)
+    if duties is not None:
+        assignments = assignments.filter(duty__in=list(duties))
+    return assignments.values("grid_id")
 
 
 def _duty_or_branch_q(user: Viewer) -> Q:

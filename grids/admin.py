@@ -26,6 +26,7 @@ from grids.models import (
     Household,
     InWorkRegistration,
     InWorkReport,
+    JointMeetingMember,
     LedgerSubject,
     MobileMembership,
     OrganisationalLifeAttendance,
@@ -37,6 +38,8 @@ from grids.models import (
     ResidentialBuilding,
     ServiceHours,
     Tenancy,
+    UnitRegistration,
+    UnitRegistrationItem,
     Visit,
 )
 
@@ -51,11 +54,44 @@ class RegistryAdmin(SimpleHistoryAdmin):
 
 @admin.register(PartyOrganisation)
 class PartyOrganisationAdmin(RegistryAdmin):
-    list_display = ["name", "kind", "community", "parent", "secretary"]
-    list_filter = ["kind", "community"]
+    list_display = ["name", "kind", "community", "subdistrict", "parent", "secretary"]
+    list_filter = ["kind", "community", "subdistrict"]
     search_fields = ["name"]
-    list_select_related = ["community", "parent", "secretary"]
+    list_select_related = ["community", "subdistrict", "parent", "secretary"]
     raw_id_fields = ["secretary"]
+    filter_horizontal = ["communities"]
+
+
+@admin.register(JointMeetingMember)
+class JointMeetingMemberAdmin(RegistryAdmin):
+    list_display = ["committee", "seat_kind", "organisation", "department", "representative", "since", "until"]
+    list_filter = ["seat_kind"]
+    list_select_related = ["committee", "organisation", "department"]
+
+
+@admin.register(UnitRegistration)
+class UnitRegistrationAdmin(RegistryAdmin):
+    list_display = ["unit_organisation", "community", "registered_on", "ended_on", "contact_name"]
+    list_filter = ["community"]
+    list_select_related = ["unit_organisation", "community"]
+
+
+@admin.register(UnitRegistrationItem)
+class UnitRegistrationItemAdmin(admin.ModelAdmin):
+    """A line moves only through its workflow (the pages and the API): read here."""
+
+    list_display = ["title", "registration", "item_list", "status", "version"]
+    list_filter = ["item_list", "status"]
+    list_select_related = ["registration__unit_organisation", "registration__community"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Grid)
@@ -262,7 +298,7 @@ class GroupMembershipAdmin(RegistryAdmin):
 
 @admin.register(GroupAccessRule)
 class GroupAccessRuleAdmin(SimpleHistoryAdmin):
-    list_display = ["community", "kind", "grid_workers", "department", "designated_officer"]
+    list_display = ["community", "kind", "grid_workers", "grid_helpers", "department", "designated_officer"]
     list_filter = ["community", "kind"]
     list_select_related = ["community", "designated_officer"]
     raw_id_fields = ["designated_officer"]

@@ -30,6 +30,9 @@ ON_DUTY_SINCE = datetime.date(2025, 3, 1)
 ROWS = [4, 3, 3, 3]
 BRANCHES = ["第一网格党支部", "第二网格党支部", "第三网格党支部", "第四网格党支部"]
 UNIT_ORGANISATIONS = ["商业大厦联合党支部", "供销商场党支部", "乐活城联合党支部"]
+# The subdistrict's own organisations (they belong to 文汇街道, not to a community).
+WORKING_COMMITTEE = "文汇街道党工委"
+JOINT_COMMITTEE = "商河路商圈综合党委"
 # 党小组 under a grid branch: (branch, group), one per compound of the branch's first grids.
 PARTY_GROUPS = [("第一网格党支部", "鲁园小区党小组"), ("第一网格党支部", "商河小区党小组")]
 
@@ -107,12 +110,39 @@ def _organisation(community: Community, name: str, kind: str, parent: Any, secre
     return organisation
 
 
+def _subdistrict_organisation(
+    subdistrict: Subdistrict, name: str, kind: str, parent: Any, secretary: Any
+) -> PartyOrganisation:
+    """One of the subdistrict's own organisations. One that a community owned before (the
+    joint committee, in the demo data of earlier versions) moves to the subdistrict: found by
+    its name among the subdistrict's communities' organisations, and changed in place."""
+    organisation = (
+        PartyOrganisation.objects.filter(subdistrict=subdistrict, name=name).first()
+        or PartyOrganisation.objects.filter(community__subdistrict=subdistrict, name=name).first()
+    )
+    wanted = {"community": None, "subdistrict": subdistrict, "kind": kind, "parent": parent, "secretary": secretary}
+    if organisation is None:
+        return PartyOrganisation.objects.create(name=name, **wanted)
+    changed = [field for field, value in wanted.items() if getattr(organisation, field) != value]
+    for field in changed:
+        setattr(organisation, field, wanted[field])
+    if changed:
+        organisation.save(update_fields=changed)
+    return organisation
+
+
 def _seed_organisations(community: Community, users: dict[str, User]) -> dict[str, PartyOrganisation]:
     committee = _organisation(community, "商隆社区党委", OrganisationKind.COMMUNITY_COMMITTEE, None, users["admin"])
-    joint = _organisation(
-        community, "商河路商圈综合党委", OrganisationKind.DISTRICT_JOINT_COMMITTEE, committee, users["admin"]
+    # The subdistrict's working committee leads the joint committee, which the subdistrict owns
+    # because its work spans 商隆社区 and 文汇社区 (seed_party names the communities it spans).
+    subdistrict = community.subdistrict
+    working = _subdistrict_organisation(
+        subdistrict, WORKING_COMMITTEE, OrganisationKind.SUBDISTRICT_COMMITTEE, None, None
     )
-    result = {committee.name: committee, joint.name: joint}
+    joint = _subdistrict_organisation(
+        subdistrict, JOINT_COMMITTEE, OrganisationKind.DISTRICT_JOINT_COMMITTEE, working, users["admin"]
+    )
+    result = {committee.name: committee, working.name: working, joint.name: joint}
     for name in UNIT_ORGANISATIONS:
         result[name] = _organisation(community, name, OrganisationKind.UNIT_ORGANISATION, joint, None)
     for number, name in enumerate(BRANCHES, start=1):
@@ -383,6 +413,15 @@ DEMO_GROUPS = [
 ]
 # fmt: on
 DEMO_MOVED_OUT = {"孔令军": "2025-06-30"}
+# The designated officers of Shanglong's group access table (community staff; one per rule):
+# (username, full name, post, the kinds they are designated for).
+DESIGNATED_OFFICERS = [
+    ("officer_child", "孟晓雯", "儿童主任", ["child_in_difficulty"]),
+    ("officer_disability", "葛振东", "残疾人专职委员", ["disability"]),
+    ("officer_civil", "田淑芬", "民政专干", ["low_income", "elderly_alone", "elderly_empty_nest"]),
+    ("officer_mental", "邵文杰", "精防医生", ["severe_mental_disorder"]),
+    ("officer_drug", "彭卫国", "禁毒社工", ["drug_user"]),
+]
 
 
 def demo_resident_id(birth_date: datetime.date, sequence: int, gender: str) -> str:
@@ -489,6 +528,28 @@ def seed_people(context: dict[str, Any]) -> None:
             resident._history_user = admin
             resident.save(update_fields=["moved_out"])
     context["residents"] = residents
+    _seed_designated_officers(context)
+
+
+def _seed_designated_officers(context: dict[str, Any]) -> None:
+    """The officers who see their group by designation, set on Shanglong's access table by the
+    admin (a history row only when a rule changes, so seeding twice changes nothing)."""
+    from grids.models import GroupAccessRule
+
+    community: Community = context["community"]
+    admin = context["users"]["admin"]
+    rules = {rule.kind: rule for rule in GroupAccessRule.objects.filter(community=community)}
+    logins = []
+    for username, full_name, post, kinds in DESIGNATED_OFFICERS:
+        officer = demo_user(username, full_name=full_name, role=Role.STAFF, community=community)
+        logins.append((username, f"{full_name}（{post}）", Role.STAFF))
+        for kind in kinds:
+            rule = rules[kind]
+            if rule.designated_officer_id != officer.pk:
+                rule.designated_officer = officer
+                rule._history_user = admin
+                rule.save(update_fields=["designated_officer"])
+    context["extra_logins"] = [*context.get("extra_logins", []), *logins]
 
 
 # --- Party members ---------------------------------------------------------------------------
@@ -556,6 +617,127 @@ CLAIMED_TASKS = [
     (1, "走百家 暖商隆 入户探访", "2024-04-10", (8,), "2.0"),
     (2, "商河路文明劝导", "2025-03-15", (15,), "3.0"),
 ]
+
+
+# 党建共建: the joint meeting's roster of the business-district joint committee and the resident
+# units' registrations with the community (单位双报到).
+# A resident unit that reports to 商隆社区 directly (it is not in the joint committee).
+BANK_ORGANISATION = "东营银行商河路支行党支部"
+ROSTER_SINCE = datetime.date(2025, 1, 1)
+# (seat kind, organisation or department name, representative, position); the order is the list's.
+JOINT_MEETING_SEATS = [
+    ("subdistrict_committee", WORKING_COMMITTEE, "张建国", "街道党工委书记"),
+    ("community_committee", "商隆社区党委", None, "社区党委书记"),  # None: the community admin
+    ("community_committee", "文汇社区党委", "周敏", "社区党委书记"),
+    ("unit_organisation", BANK_ORGANISATION, "刘志远", "支部书记、行长"),
+    ("unit_organisation", "供销商场党支部", "许国庆", "支部书记"),
+    ("department", "派出所", "赵鹏", "副所长、社区民警"),
+    ("department", "市场监管所", "孙立平", "所长"),
+]
+# (unit organisation, registered, contact, mobile, agreement signed, until, summary,
+#  [(list, title, description, status)]).
+UNIT_REGISTRATIONS = [
+    (
+        BANK_ORGANISATION,
+        "2025-03-01",
+        "刘志远",
+        "13805467001",
+        "2025-03-01",
+        "2027-02-28",
+        "支行向社区开放会议室并组织党员志愿服务；社区为支行开展金融知识宣传提供场地和居民组织。",
+        [
+            ("resource", "会议室（可容纳40人）", "每周二、周四下午免费供社区活动使用。", "matched"),
+            ("resource", "党员志愿者金融知识宣讲", "每季度一次，防范电信诈骗和非法集资。", "in_progress"),
+            ("need", "老年人助餐", "鲁园小区独居老人午餐配送，需要志愿者和经费支持。", "open"),
+            ("project", "共建志愿服务站", "在商河路岗亭旁共建志愿服务站，双方党员轮流值守。", "done"),
+        ],
+    ),
+    (
+        "供销商场党支部",
+        "2025-05-10",
+        "何春燕",
+        "13805461118",
+        "2025-05-10",
+        None,
+        "商场提供中庭场地用于社区宣传；社区协助商场做好门前三包和消防安全宣传。",
+        [
+            ("resource", "商场中庭场地", "节假日以外可用于社区宣传活动。", "done"),
+            ("need", "青少年暑期托管", "暑期双职工家庭子女托管，需要场地和志愿者。", "dropped"),
+            ("project", "商河路夜间照明", "商场外立面灯光与路灯错时开启，改善夜间出行。", "in_progress"),
+        ],
+    ),
+]
+# The steps that lead an open item to each status (UNIT_ITEM_WORKFLOW).
+STEPS_TO = {
+    "open": [],
+    "matched": ["match"],
+    "in_progress": ["match", "start"],
+    "done": ["match", "start", "complete"],
+    "dropped": ["drop"],
+}
+
+
+def _seed_cobuilding(context: dict[str, Any]) -> None:
+    """The joint committee spans 商隆社区 and 文汇社区; its joint meeting has seven seats; two
+    resident units report to 商隆社区 with their agreement and lists, the items at different
+    stages (each stage a step on the item's timeline, taken only when the item is new)."""
+    from grids.models import UNIT_ITEM_WORKFLOW, JointMeetingMember, UnitRegistration, UnitRegistrationItem
+
+    community: Community = context["community"]
+    users: dict[str, User] = context["users"]
+    organisations: dict[str, PartyOrganisation] = context["party_organisations"]
+    wenhui: Community = context["second_community"]
+    joint = organisations[JOINT_COMMITTEE]
+    joint.communities.add(community, wenhui)
+    bank = _organisation(
+        community, BANK_ORGANISATION, OrganisationKind.UNIT_ORGANISATION, organisations["商隆社区党委"], None
+    )
+    holders = {
+        **organisations,
+        BANK_ORGANISATION: bank,
+        "文汇社区党委": PartyOrganisation.objects.get(community=wenhui, name="文汇社区党委"),
+    }
+    departments = context["departments"]
+    for order, (seat_kind, holder, representative, position) in enumerate(JOINT_MEETING_SEATS, start=1):
+        lookup: dict[str, Any] = (
+            {"department": departments[holder]} if seat_kind == "department" else {"organisation": holders[holder]}
+        )
+        upsert(
+            JointMeetingMember,
+            committee=joint,
+            since=ROSTER_SINCE,
+            **lookup,
+            defaults={
+                "seat_kind": seat_kind,
+                "representative": representative or users["admin"].display_name,
+                "position": position,
+                "order": order,
+            },
+        )
+    for unit, registered, contact, mobile, signed, until, summary, items in UNIT_REGISTRATIONS:
+        registration, _ = upsert(
+            UnitRegistration,
+            unit_organisation=holders[unit],
+            community=community,
+            defaults={
+                "registered_on": datetime.date.fromisoformat(registered),
+                "contact_name": contact,
+                "contact_phone": mobile,
+                "agreement_signed_on": datetime.date.fromisoformat(signed),
+                "agreement_until": datetime.date.fromisoformat(until) if until else None,
+                "agreement_summary": summary,
+            },
+        )
+        for item_list, title, description, status in items:
+            item, created = upsert(
+                UnitRegistrationItem,
+                registration=registration,
+                title=title,
+                defaults={"item_list": item_list, "description": description},
+            )
+            if created:
+                for action in STEPS_TO[status]:
+                    UNIT_ITEM_WORKFLOW.transition(item, action=action, by=users["staff"])
 
 
 def seed_party(context: dict[str, Any]) -> None:
@@ -671,6 +853,7 @@ def seed_party(context: dict[str, Any]) -> None:
             note="年初党建联席会议上当面送达",
         )
     context["party_members"] = members + list(logins.values())
+    _seed_cobuilding(context)
 
 
 def _party_residents(community: Community, organisations: dict[str, PartyOrganisation]) -> list[Any]:

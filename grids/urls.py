@@ -17,6 +17,9 @@ urlpatterns = [
     path("compounds/new/", views.compound_create, name="compound_create"),
     path("compounds/<int:pk>/edit/", views.compound_edit, name="compound_edit"),
     path("organisations/", views.organisation_tree, name="organisation_tree"),
+    path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
+    path("organisations/<int:pk>/seats/new/", views.seat_create, name="seat_create"),
+    path("organisations/seats/<int:pk>/edit/", views.seat_edit, name="seat_edit"),
     path("map/", views.grid_map, name="map"),
     path("map/<int:community_pk>/", views.grid_map, name="community_map"),
     # The visit ledger (台账) and My day.
@@ -63,6 +66,13 @@ urlpatterns = [
     path("party/in-work/<int:pk>/report/<int:year>/sent/", views.in_work_report_sent, name="in_work_report_sent"),
     path("party/in-work/reports/<int:year>/", views.in_work_report_list, name="in_work_report_list"),
     path("party/in-work/reports/<int:year>.xlsx", views.in_work_report_export, name="in_work_report_export"),
+    # Units' registration with the community (单位双报到) and their three lists.
+    path("party/units/", views.unit_registration_list, name="unit_registration_list"),
+    path("party/units/new/", views.unit_registration_create, name="unit_registration_create"),
+    path("party/units/<int:pk>/", views.unit_registration_detail, name="unit_registration_detail"),
+    path("party/units/<int:pk>/edit/", views.unit_registration_edit, name="unit_registration_edit"),
+    path("party/units/<int:pk>/items/new/", views.unit_item_create, name="unit_item_create"),
+    path("party/units/items/<int:pk>/step/", views.unit_item_step, name="unit_item_step"),
     # Patrols (巡查): checklists, patrols, findings.
     path("patrols/", views.patrol_home, name="patrol_home"),
     path("<int:grid_pk>/patrols/", views.patrol_history, name="patrol_history"),

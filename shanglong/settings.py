@@ -440,6 +440,7 @@ SPECTACULAR_SETTINGS = {
         "PatrolStatusEnum": "grids.models.patrols.PatrolStatus",
         "PatrolOutcomeEnum": "grids.models.patrols.Outcome",
         "FindingStatusEnum": "grids.models.patrols.FindingStatus",
+        "UnitItemStatusEnum": "grids.models.cobuilding.ItemStatus",
     },
 }
 

@@ -41,12 +41,17 @@ from shanglong.api import (
 class PartyOrganisationSerializer(ScopedModelSerializer):
     class Meta:
         model = PartyOrganisation
-        fields = ["id", "community", "name", "kind", "parent", "secretary"]
+        fields = ["id", "community", "subdistrict", "communities", "name", "kind", "parent", "secretary"]
+        extra_kwargs = {"communities": {"required": False}}
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "community" in attrs and attrs["community"] != self.instance.community:
             raise serializers.ValidationError({"community": [_("An organisation cannot move to another community.")]})
+        if self.instance is not None and "subdistrict" in attrs and attrs["subdistrict"] != self.instance.subdistrict:
+            raise serializers.ValidationError(
+                {"subdistrict": [_("An organisation cannot move to another subdistrict.")]}
+            )
         run_model_clean(self, attrs)
         return attrs
 
@@ -54,20 +59,23 @@ class PartyOrganisationSerializer(ScopedModelSerializer):
 class PartyOrganisationFilterSet(ScopedFilterSet):
     class Meta:
         model = PartyOrganisation
-        fields = ["community", "kind", "parent"]
+        fields = ["community", "subdistrict", "kind", "parent"]
 
 
 class PartyOrganisationViewSet(ScopedModelViewSet):
-    """The community's party organisations (committee, joint committee, branches, unit
-    organisations). Organisations are referred to by grids and history: not deleted here."""
+    """The party organisations: a community's (committee, joint committee, branches, unit
+    organisations) and the subdistrict's own (街道党工委, a joint committee spanning several
+    communities: `subdistrict` set, `community` empty, `communities` the ones it spans).
+    Organisations are referred to by grids and history: not deleted here."""
 
     scoped_model = PartyOrganisation
     serializer_class = PartyOrganisationSerializer
     filterset_class = PartyOrganisationFilterSet
+    prefetch_related = ("communities",)
     http_method_names = NO_DELETE
 
     def refine_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
-        return queryset.order_by("community_id", "kind", "name", "pk")
+        return queryset.order_by("community_id", "subdistrict_id", "kind", "name", "pk")
 
 
 # --- Grids ---------------------------------------------------------------------------------

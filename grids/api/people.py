@@ -452,7 +452,7 @@ class GroupAccessRuleSerializer(ScopedModelSerializer):
 
     class Meta:
         model = GroupAccessRule
-        fields = ["id", "community", "kind", "grid_workers", "department", "designated_officer"]
+        fields = ["id", "community", "kind", "grid_workers", "grid_helpers", "department", "designated_officer"]
         read_only_fields = ["community", "kind"]
 
     def validate_designated_officer(self, value: User | None) -> User | None:

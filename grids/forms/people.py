@@ -195,9 +195,7 @@ class LevelSelect(forms.Select):
     def __init__(self, *, group_fields: str, attrs: dict[str, Any] | None = None) -> None:
         scales = {group: scale.code for scale in SCALES for group in scale.groups if group}
         scales[SubjectKind.KEY_ENTERPRISE] = scale_for("").code
-        super().__init__(
-            attrs={**(attrs or {}), "data-level-of": group_fields, "data-scales": json.dumps(scales)}
-        )
+        super().__init__(attrs={**(attrs or {}), "data-level-of": group_fields, "data-scales": json.dumps(scales)})
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(name, value, *args, **kwargs)
@@ -273,7 +271,7 @@ class GroupAccessRuleForm(forms.ModelForm):
 
     class Meta:
         model = GroupAccessRule
-        fields = ["grid_workers", "department", "designated_officer"]
+        fields = ["grid_workers", "grid_helpers", "department", "designated_officer"]
 
     def __init__(self, *args: Any, editor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

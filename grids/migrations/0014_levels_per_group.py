@@ -31,7 +31,7 @@ BY_SCALE = {
     "": {"strict": "red", "normal": "yellow", "light": "blue"},
 }
 SCALE_OF_GROUP = {
-    **{group: "special" for group in SPECIAL},
+    **dict.fromkeys(SPECIAL, "special"),
     "community_correction": "community_correction",
     "severe_mental_disorder": "severe_mental_disorder",
     "drug_user": "department",
@@ -111,27 +111,49 @@ def rule_for(group, level):
 
 
 def forwards(apps, schema_editor):
+    """Set-based: one UPDATE per (group, old level), and per rule for the lines; only released
+    prisoners are read row by row (their level depends on each one's date of release)."""
     GroupMembership = apps.get_model("grids", "GroupMembership")
     LedgerSubject = apps.get_model("grids", "LedgerSubject")
     today = timezone.localdate()
+    for group, scale in SCALE_OF_GROUP.items():
+        if not group:
+            continue
+        for old, level in BY_SCALE[scale].items():
+            GroupMembership.objects.filter(kind=group, level=old).update(level=level)
+        # Anything else (a blank level on a key person): the scale's counterpart of "normal".
+        GroupMembership.objects.filter(kind=group).exclude(level__in=BY_SCALE[scale].values()).update(
+            level=BY_SCALE[scale]["normal"]
+        )
     latest_release: dict[int, datetime.date] = {}
-    for membership in GroupMembership.objects.order_by("pk").iterator():
-        level = new_level(membership.kind, membership.level, membership.since, today)
-        if membership.kind == "released_prisoner":
-            known = latest_release.get(membership.resident_id)
-            latest_release[membership.resident_id] = max(known, membership.since) if known else membership.since
-        if level != membership.level:
-            GroupMembership.objects.filter(pk=membership.pk).update(level=level)
-    for subject in LedgerSubject.objects.order_by("pk").iterator():
-        if subject.group == "released_prisoner":
-            level = aftercare_level(latest_release.get(subject.resident_id), today)
-        else:
-            level = new_level(subject.group, subject.level, None, today)
+    prisoners = GroupMembership.objects.filter(kind="released_prisoner").order_by("pk")
+    for pk, resident_id, since in prisoners.values_list("pk", "resident_id", "since").iterator():
+        known = latest_release.get(resident_id)
+        latest_release[resident_id] = max(known, since) if known else since
+        GroupMembership.objects.filter(pk=pk).update(level=aftercare_level(since, today))
+    for group, scale in SCALE_OF_GROUP.items():
+        for old, level in BY_SCALE[scale].items():
+            lines = LedgerSubject.objects.filter(group=group, level=old)
+            visits, period, in_person = rule_for(group, level)
+            lines.filter(rule_is_custom=False).update(
+                level=level, visits_required=visits, period=period, face_to_face_only=in_person
+            )
+            lines.update(level=level)
+        leftover = LedgerSubject.objects.filter(group=group).exclude(level__in=BY_SCALE[scale].values())
+        level = BY_SCALE[scale]["normal"]
+        visits, period, in_person = rule_for(group, level)
+        leftover.filter(rule_is_custom=False).update(
+            level=level, visits_required=visits, period=period, face_to_face_only=in_person
+        )
+        leftover.update(level=level)
+    lines = LedgerSubject.objects.filter(group="released_prisoner").order_by("pk")
+    for pk, resident_id, custom in lines.values_list("pk", "resident_id", "rule_is_custom").iterator():
+        level = aftercare_level(latest_release.get(resident_id), today)
         changes = {"level": level}
-        if not subject.rule_is_custom:
-            visits, period, in_person = rule_for(subject.group, level)
+        if not custom:
+            visits, period, in_person = rule_for("released_prisoner", level)
             changes.update(visits_required=visits, period=period, face_to_face_only=in_person)
-        LedgerSubject.objects.filter(pk=subject.pk).update(**changes)
+        LedgerSubject.objects.filter(pk=pk).update(**changes)
 
 
 def backwards(apps, schema_editor):
@@ -298,7 +320,10 @@ class Migration(migrations.Migration):
                         ],
                     ),
                 ],
-                help_text="On the scale of the group: the risk colour of an enterprise, a person's care level, control level, aftercare, risk grade or the level their department set. It sets the visit rule.",
+                help_text=(
+                    "On the scale of the group: the risk colour of an enterprise, a person's care level, control "
+                    "level, aftercare, risk grade or the level their department set. It sets the visit rule."
+                ),
                 max_length=16,
                 verbose_name="level",
             ),
@@ -350,7 +375,10 @@ class Migration(migrations.Migration):
                         ],
                     ),
                 ],
-                help_text="On the scale of the group: the risk colour of an enterprise, a person's care level, control level, aftercare, risk grade or the level their department set. It sets the visit rule.",
+                help_text=(
+                    "On the scale of the group: the risk colour of an enterprise, a person's care level, control "
+                    "level, aftercare, risk grade or the level their department set. It sets the visit rule."
+                ),
                 max_length=16,
                 verbose_name="level",
             ),

@@ -8,6 +8,8 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import shanglong.validators
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -70,6 +72,15 @@ class Migration(migrations.Migration):
                 ),
                 ("ended_on", models.DateField(blank=True, null=True, verbose_name="ended on")),
                 ("contact_name", models.CharField(max_length=100, verbose_name="contact person")),
+                (
+                    "contact_phone",
+                    models.CharField(
+                        blank=True,
+                        max_length=11,
+                        validators=[shanglong.validators.validate_mobile],
+                        verbose_name="contact's mobile",
+                    ),
+                ),
                 ("agreement_signed_on", models.DateField(blank=True, null=True, verbose_name="agreement signed on")),
                 ("agreement_until", models.DateField(blank=True, null=True, verbose_name="agreement valid until")),
                 (
@@ -140,6 +151,15 @@ class Migration(migrations.Migration):
                 ),
                 ("ended_on", models.DateField(blank=True, null=True, verbose_name="ended on")),
                 ("contact_name", models.CharField(max_length=100, verbose_name="contact person")),
+                (
+                    "contact_phone",
+                    models.CharField(
+                        blank=True,
+                        max_length=11,
+                        validators=[shanglong.validators.validate_mobile],
+                        verbose_name="contact's mobile",
+                    ),
+                ),
                 ("agreement_signed_on", models.DateField(blank=True, null=True, verbose_name="agreement signed on")),
                 ("agreement_until", models.DateField(blank=True, null=True, verbose_name="agreement valid until")),
                 (

@@ -5,22 +5,6 @@ groups and key persons, the level scale of each and the visit rule each level se
 
 from __future__ import annotations
 
-from grids.models.groups import (  # noqa: F401
-    AFTERCARE_YEARS,
-    KEY_PERSON_KINDS,
-    SCALES,
-    SPECIAL_GROUP_KINDS,
-    GroupCategory,
-    GroupKind,
-    Level,
-    Scale,
-    VisitPeriod,
-    VisitRule,
-    category_of,
-    default_level,
-    default_visit_rule,
-    scale_for,
-)
 from grids.models.cobuilding import (  # noqa: F401, E402
     ACTIVE_ITEM_STATUSES,
     UNIT_ITEM_WORKFLOW,
@@ -39,6 +23,22 @@ from grids.models.cobuilding import (  # noqa: F401, E402
     UnitRegistrationQuerySet,
     may_keep_roster,
     roster_edit_rule,
+)
+from grids.models.groups import (  # noqa: F401
+    AFTERCARE_YEARS,
+    KEY_PERSON_KINDS,
+    SCALES,
+    SPECIAL_GROUP_KINDS,
+    GroupCategory,
+    GroupKind,
+    Level,
+    Scale,
+    VisitPeriod,
+    VisitRule,
+    category_of,
+    default_level,
+    default_visit_rule,
+    scale_for,
 )
 from grids.models.ledger import (  # noqa: F401, E402
     IN_PERSON_WAYS,

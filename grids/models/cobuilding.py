@@ -35,6 +35,7 @@ from grids.models.organisation import OrganisationKind, PartyOrganisation
 from shanglong import roles
 from shanglong.models import AppendOnlyQuerySet, Attachment, Community, Department, TimelineEntry
 from shanglong.refusals import Conflict, NotAllowed
+from shanglong.validators import validate_mobile
 from shanglong.workflow import Workflow, step
 
 
@@ -307,6 +308,7 @@ class UnitRegistration(models.Model):
     registered_on = models.DateField(_("registered on"), default=timezone.localdate)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     contact_name = models.CharField(_("contact person"), max_length=100)
+    contact_phone = models.CharField(_("contact's mobile"), max_length=11, blank=True, validators=[validate_mobile])
     agreement_signed_on = models.DateField(_("agreement signed on"), null=True, blank=True)
     agreement_until = models.DateField(_("agreement valid until"), null=True, blank=True)
     agreement_summary = models.TextField(

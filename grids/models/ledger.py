@@ -203,6 +203,22 @@ def _team_links() -> models.QuerySet:
     return LedgerSubject.team.through.objects.all()
 
 
+def _scope_q(user: Any) -> Q:
+    """The first half of LedgerSubjectQuerySet.visible_to: the grids the person sees, and the
+    subjects whose team they are on (for those who work for the community)."""
+    in_scope = Q(grid_id__in=access.visible_grid_ids(user))
+    if roles.works_for_community(user):
+        in_scope |= Q(pk__in=_team_links().filter(user_id=user.pk).values("ledgersubject_id"))
+    return in_scope
+
+
+def _sees_group(user: Any) -> Exists:
+    """Whether the person sees the subject's resident's membership of the subject's group."""
+    return Exists(
+        GroupMembership.objects.visible_to(user).filter(resident_id=OuterRef("resident_id"), kind=OuterRef("group"))
+    )
+
+
 class LedgerSubjectQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> LedgerSubjectQuerySet:
         """THE rule for who sees which ledger subject.
@@ -218,10 +234,16 @@ class LedgerSubjectQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        in_scope = Q(grid_id__in=access.visible_grid_ids(user))
-        if roles.works_for_community(user):
-            in_scope |= Q(pk__in=_team_links().filter(user_id=user.pk).values("ledgersubject_id"))
-        return self.filter(in_scope).groups_visible_to(user)
+        return self.filter(_scope_q(user)).groups_visible_to(user)
+
+    def hidden_by_group_rule(self, user: Any) -> LedgerSubjectQuerySet:
+        """Of these rows, those in the person's scope that visible_to leaves out because of the
+        group rule alone: the group lines whose resident's membership the person does not see
+        (the community's access table). Counted for the ledger list's note, so that nobody
+        takes a ledger with lines missing for the whole ledger."""
+        if not getattr(user, "is_authenticated", False) or user.is_superuser:
+            return self.none()
+        return self.filter(_scope_q(user)).exclude(Q(kind=SubjectKind.KEY_ENTERPRISE) | _sees_group(user))
 
     def groups_visible_to(self, user: Any) -> LedgerSubjectQuerySet:
         """The second half of visible_to, alone: of these rows, the key enterprises, and the group
@@ -233,10 +255,7 @@ class LedgerSubjectQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        sees_group = Exists(
-            GroupMembership.objects.visible_to(user).filter(resident_id=OuterRef("resident_id"), kind=OuterRef("group"))
-        )
-        return self.filter(Q(kind=SubjectKind.KEY_ENTERPRISE) | sees_group)
+        return self.filter(Q(kind=SubjectKind.KEY_ENTERPRISE) | _sees_group(user))
 
     def editable_by(self, user: Any) -> LedgerSubjectQuerySet:
         """Who keeps a subject (adds, changes, ends it): those who see it and may change the

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -50,7 +50,7 @@ from grids.models.groups import (
     membership_level_matches_kind,
     years_after,
 )
-from grids.models.organisation import Compound, Grid, GridAssignment
+from grids.models.organisation import GROUP_DUTIES, HELPER_DUTIES, Compound, Grid, GridAssignment
 from shanglong import roles
 from shanglong.constraints import UniqueConstraint
 from shanglong.crypto import EncryptedTextField, keyed_hash
@@ -488,9 +488,28 @@ class Tenancy(models.Model):
 
 
 # The defaults of a community's access table, until its admin changes them (see
-# GroupAccessRule): the assigned grid workers and the responsible department see every kind.
-DEFAULT_GRID_WORKERS_SEE = True
+# GroupAccessRule), in this one place: the responsible department sees every kind; the grid
+# head, the full-time grid workers and the community police officer of the resident's grid
+# (GROUP_DUTIES) every kind but those a specialist works with (精防医生 for severe mental
+# disorder, 禁毒社工 for drug users: the department and the designated officer only); the
+# part-time grid workers and building heads (HELPER_DUTIES) none.
+DEPARTMENT_ONLY_KINDS = frozenset({GroupKind.SEVERE_MENTAL_DISORDER, GroupKind.DRUG_USER})
+DEFAULT_GRID_HELPERS_SEE = False
 DEFAULT_DEPARTMENT_SEES = True
+
+
+def default_grid_workers_see(kind: str) -> bool:
+    """Whether the grid workers by duty (GROUP_DUTIES) see the kind where the table says nothing."""
+    return kind not in DEPARTMENT_ONLY_KINDS
+
+
+def default_grid_workers_see_sql() -> Case:
+    """default_grid_workers_see, as an SQL expression over a row with a `kind` field."""
+    return Case(
+        When(kind__in=DEPARTMENT_ONLY_KINDS, then=Value(False)),
+        default=Value(True),
+        output_field=models.BooleanField(),
+    )
 
 
 class GroupAccessRuleQuerySet(models.QuerySet):
@@ -517,16 +536,7 @@ class GroupAccessRuleQuerySet(models.QuerySet):
         """Create the community's table with the defaults where a kind has no row yet (with
         its history row, like every other change of the table)."""
         existing = set(GroupAccessRule.objects.filter(community=community).values_list("kind", flat=True))
-        missing = [
-            GroupAccessRule(
-                community=community,
-                kind=kind,
-                grid_workers=DEFAULT_GRID_WORKERS_SEE,
-                department=DEFAULT_DEPARTMENT_SEES,
-            )
-            for kind in GroupKind.values
-            if kind not in existing
-        ]
+        missing = [GroupAccessRule.at_defaults(community, kind) for kind in GroupKind.values if kind not in existing]
         if not missing:
             return
         try:
@@ -537,15 +547,27 @@ class GroupAccessRuleQuerySet(models.QuerySet):
 
 
 class GroupAccessRule(models.Model):
-    """Who, besides the community admin, sees a group kind in a community: the grid workers on
-    duty in the resident's grid, the liaisons of the responsible department, and one designated
-    officer. A kind without a row uses the defaults (grid workers and department: yes)."""
+    """Who, besides the community admin, sees a group kind in a community: the grid head, the
+    full-time grid workers and the community police officer on duty in the resident's grid
+    (`grid_workers`), the part-time grid workers and building heads there (`grid_helpers`), the
+    liaisons of the responsible department, and one designated officer. A kind without a row,
+    and a new row, use the per-kind defaults (at_defaults; see DEPARTMENT_ONLY_KINDS)."""
 
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="group_access_rules", verbose_name=_("community")
     )
     kind = models.CharField(_("group"), max_length=32, choices=GroupKind.choices)
-    grid_workers = models.BooleanField(_("grid workers of the resident's grid"), default=DEFAULT_GRID_WORKERS_SEE)
+    # The field's default cannot depend on the kind: rows are made by at_defaults (ensure_for).
+    grid_workers = models.BooleanField(
+        _("grid head, full-time grid workers and community police of the resident's grid"),
+        default=True,
+        help_text=_("By duty. By default every group but severe mental disorder and drug users."),
+    )
+    grid_helpers = models.BooleanField(
+        _("part-time grid workers and building heads"),
+        default=DEFAULT_GRID_HELPERS_SEE,
+        help_text=_("Of the resident's grid; by default they see no group."),
+    )
     department = models.BooleanField(_("the responsible department"), default=DEFAULT_DEPARTMENT_SEES)
     designated_officer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -570,6 +592,17 @@ class GroupAccessRule(models.Model):
     def __str__(self) -> str:
         return f"{self.community} · {self.get_kind_display()}"
 
+    @classmethod
+    def at_defaults(cls, community: Community, kind: str) -> GroupAccessRule:
+        """The kind's line of the table as it stands until the admin changes it (not saved)."""
+        return cls(
+            community=community,
+            kind=kind,
+            grid_workers=default_grid_workers_see(kind),
+            grid_helpers=DEFAULT_GRID_HELPERS_SEE,
+            department=DEFAULT_DEPARTMENT_SEES,
+        )
+
 
 @receiver(post_save, sender=Community, dispatch_uid="grids.group_access_rules_of_a_new_community")
 def create_group_access_rules(sender: type[Community], instance: Community, created: bool, **kwargs: Any) -> None:
@@ -585,10 +618,11 @@ class GroupMembershipQuerySet(models.QuerySet):
         """THE rule for who sees which group membership.
 
         The community admin sees every group of their community. Otherwise, per the community's
-        GroupAccessRule for the kind (defaults when it has no row): the grid workers on duty
-        today in the resident's grid, the liaisons of the responsible department, and the
-        designated officer. Anyone else (other staff, subdistrict staff, other grids' workers)
-        sees the resident without the group."""
+        GroupAccessRule for the kind (the per-kind defaults when it has no row): the grid head,
+        full-time grid workers and police on duty today in the resident's grid (`grid_workers`),
+        the part-time grid workers and building heads on duty there (`grid_helpers`), the
+        liaisons of the responsible department, and the designated officer. Anyone else (other
+        staff, subdistrict staff, other grids' workers) sees the resident without the group."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_superuser:
@@ -599,7 +633,7 @@ class GroupMembershipQuerySet(models.QuerySet):
             community_id=OuterRef("resident__dwelling__building__compound__grid__community_id"),
             kind=OuterRef("kind"),
         )
-        rule = Exists(rules.filter(designated_officer_id=user.pk))
+        rule: Any = Exists(rules.filter(designated_officer_id=user.pk))
         if roles.is_community_admin(user) and user.community_id:
             rule |= Q(resident__dwelling__building__compound__grid__community_id=user.community_id)
         if roles.is_department(user) and user.department_id:
@@ -609,11 +643,15 @@ class GroupMembershipQuerySet(models.QuerySet):
                 output_field=models.BooleanField(),
             )
         else:
-            rule |= Q(
-                resident__dwelling__building__compound__grid_id__in=access.current_assignment_grid_ids(user)
-            ) & Coalesce(
+            grid = "resident__dwelling__building__compound__grid_id__in"
+            rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=GROUP_DUTIES)}) & Coalesce(
                 Subquery(rules.values("grid_workers")[:1]),
-                Value(DEFAULT_GRID_WORKERS_SEE),
+                default_grid_workers_see_sql(),
+                output_field=models.BooleanField(),
+            )
+            rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=HELPER_DUTIES)}) & Coalesce(
+                Subquery(rules.values("grid_helpers")[:1]),
+                Value(DEFAULT_GRID_HELPERS_SEE),
                 output_field=models.BooleanField(),
             )
         return self.filter(rule)
@@ -633,14 +671,19 @@ class GroupMembershipQuerySet(models.QuerySet):
         return self.visible_to(user)
 
     def writable_by(self, user: Any) -> bool:
-        """Whether a person records group memberships at all: the community admin, and the grid
-        workers on duty somewhere and the designated officers (the rows: editable_by)."""
+        """Whether a person records group memberships at all: the community admin, the grid
+        head, full-time grid workers and police on duty somewhere, the part-time grid workers and
+        building heads on duty in a community whose table gives them some kind, and the
+        designated officers (the rows and kinds: editable_by, manageable_group_kinds)."""
         if getattr(user, "is_superuser", False) or roles.is_community_admin(user):
             return True
         if roles.is_department(user) or roles.is_subdistrict_staff(user) or not roles.works_for_community(user):
             return False
+        by_duty = Q(duty__in=GROUP_DUTIES) | Q(
+            duty__in=HELPER_DUTIES, grid__community__group_access_rules__grid_helpers=True
+        )
         return (
-            GridAssignment.objects.current().filter(user_id=user.pk).exists()
+            GridAssignment.objects.current().filter(by_duty, user_id=user.pk).exists()
             or GroupAccessRule.objects.filter(designated_officer_id=user.pk).exists()
         )
 
@@ -655,6 +698,25 @@ class _MembershipFacts(NamedTuple):
     department_id: int
 
 
+class _Rule(NamedTuple):
+    """A line of a community's access table, as GroupSight and manageable_group_kinds read it."""
+
+    grid_workers: bool
+    grid_helpers: bool
+    department: bool
+    officer_id: int | None
+
+    @classmethod
+    def at_defaults(cls, kind: str) -> _Rule:
+        return cls(default_grid_workers_see(kind), DEFAULT_GRID_HELPERS_SEE, DEFAULT_DEPARTMENT_SEES, None)
+
+    def by_duty(self, duties: set[str]) -> bool:
+        """Whether someone holding these duties in the resident's grid sees the kind."""
+        return (self.grid_workers and not duties.isdisjoint(GROUP_DUTIES)) or (
+            self.grid_helpers and not duties.isdisjoint(HELPER_DUTIES)
+        )
+
+
 class GroupSight:
     """GroupMembershipQuerySet.visible_to, evaluated in memory for many people over one set of
     memberships (built by GroupMembershipQuerySet.sight). It reads the same facts as the rule
@@ -666,7 +728,9 @@ class GroupSight:
     - a department liaison (with a department) sees the memberships their department is
       responsible for, where the rule lets the department see the kind;
     - anyone else who works for the community sees the memberships of residents of the grids
-      they are on duty in today, where the rule lets grid workers see the kind.
+      they are on duty in today: as grid head, full-time grid worker or police where the rule
+      lets grid workers see the kind, as part-time grid worker or building head where it lets
+      grid helpers see it.
 
     Superusers see everything; people who do not work for the community, nothing."""
 
@@ -684,16 +748,21 @@ class GroupSight:
             )
             communities.add(community_id)
         self._rules = {
-            (community_id, kind): (grid_workers, department, officer_id)
-            for community_id, kind, grid_workers, department, officer_id in GroupAccessRule.objects.filter(
-                community_id__in=communities
-            ).values_list("community_id", "kind", "grid_workers", "department", "designated_officer_id")
+            (community_id, kind): _Rule(grid_workers, grid_helpers, department, officer_id)
+            for community_id, kind, grid_workers, grid_helpers, department, officer_id in (
+                GroupAccessRule.objects.filter(community_id__in=communities).values_list(
+                    "community_id", "kind", "grid_workers", "grid_helpers", "department", "designated_officer_id"
+                )
+            )
         }
-        self._on_duty: dict[int, set[int]] = {}
-        for user_id, grid_id in (
-            GridAssignment.objects.current().filter(user_id__in=list(self.people)).values_list("user_id", "grid_id")
+        # person -> grid -> their duties there today
+        self._on_duty: dict[int, dict[int, set[str]]] = {}
+        for user_id, grid_id, duty in (
+            GridAssignment.objects.current()
+            .filter(user_id__in=list(self.people))
+            .values_list("user_id", "grid_id", "duty")
         ):
-            self._on_duty.setdefault(user_id, set()).add(grid_id)
+            self._on_duty.setdefault(user_id, {}).setdefault(grid_id, set()).add(duty)
 
     def sees_membership(self, person: Any, kind: str, facts: _MembershipFacts) -> bool:
         if not getattr(person, "is_authenticated", False):
@@ -702,16 +771,14 @@ class GroupSight:
             return True
         if not roles.works_for_community(person):
             return False
-        grid_workers, department, officer_id = self._rules.get(
-            (facts.community_id, kind), (DEFAULT_GRID_WORKERS_SEE, DEFAULT_DEPARTMENT_SEES, None)
-        )
-        if officer_id is not None and officer_id == person.pk:
+        rule = self._rules.get((facts.community_id, kind)) or _Rule.at_defaults(kind)
+        if rule.officer_id is not None and rule.officer_id == person.pk:
             return True
         if roles.is_community_admin(person) and person.community_id and facts.community_id == person.community_id:
             return True
         if roles.is_department(person) and person.department_id:
-            return department and facts.department_id == person.department_id
-        return grid_workers and facts.grid_id in self._on_duty.get(person.pk, ())
+            return rule.department and facts.department_id == person.department_id
+        return rule.by_duty(self._on_duty.get(person.pk, {}).get(facts.grid_id, set()))
 
     def sees(self, person: Any, resident_id: int, kind: str) -> bool:
         """Whether the person sees the resident's membership of the group (any of them, where
@@ -739,17 +806,21 @@ def manageable_group_kinds(user: Any, resident: Resident) -> set[str]:
     community_id = resident.community_id
     if roles.is_community_admin(user) and user.community_id == community_id:
         return set(GroupKind.values)
-    rules = {rule.kind: rule for rule in GroupAccessRule.objects.filter(community_id=community_id)}
-    on_duty = (
+    rules = {
+        kind: _Rule(grid_workers, grid_helpers, department, officer_id)
+        for kind, grid_workers, grid_helpers, department, officer_id in GroupAccessRule.objects.filter(
+            community_id=community_id
+        ).values_list("kind", "grid_workers", "grid_helpers", "department", "designated_officer_id")
+    }
+    duties = set(
         GridAssignment.objects.current()
         .filter(user_id=user.pk, grid_id=resident.dwelling.building.compound.grid_id)
-        .exists()
+        .values_list("duty", flat=True)
     )
     allowed = set()
     for kind in GroupKind.values:
-        rule = rules.get(kind)
-        grid_workers_see = rule.grid_workers if rule is not None else DEFAULT_GRID_WORKERS_SEE
-        if (rule is not None and rule.designated_officer_id == user.pk) or (on_duty and grid_workers_see):
+        rule = rules.get(kind) or _Rule.at_defaults(kind)
+        if rule.officer_id == user.pk or rule.by_duty(duties):
             allowed.add(kind)
     return allowed
 

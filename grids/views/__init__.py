@@ -5,6 +5,14 @@ the views through this package."""
 
 from __future__ import annotations
 
+from grids.views.cobuilding import (  # noqa: F401
+    unit_item_create,
+    unit_item_step,
+    unit_registration_create,
+    unit_registration_detail,
+    unit_registration_edit,
+    unit_registration_list,
+)
 from grids.views.ledger import (  # noqa: F401, E402
     ledger_export,
     ledger_list,
@@ -27,7 +35,10 @@ from grids.views.organisation import (  # noqa: F401
     grid_edit,
     grid_list,
     grid_map,
+    organisation_detail,
     organisation_tree,
+    seat_create,
+    seat_edit,
 )
 from grids.views.party import (  # noqa: F401, E402
     attendance_create,

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from grids.access import may_patrol_somewhere, require_grid_work_access
 from grids.actions import (
@@ -210,18 +210,29 @@ def _filtered_ledger(request: HttpRequest, *, figures: bool) -> tuple[LedgerFilt
     user = request.user
     day = timezone.localdate()
     form = LedgerFilterForm(request.GET or None, user=user)
-    subjects = LedgerSubject.objects.visible_to(user)
     filters: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    subjects = _apply_filters(LedgerSubject.objects.visible_to(user), filters)
+    if figures:
+        subjects = subjects.with_ledger_figures(day).select_related("grid")
+    subjects = subjects.in_status(filters.get("status") or LedgerStatus.IN_LEDGER, day)
+    return form, subjects.order_by("grid__community_id", "grid__code", "kind", "name", "pk"), filters
+
+
+def _apply_filters(subjects: Any, filters: dict[str, Any]) -> Any:
+    """The list form's grid, kind and name filters (the status filter: in_status)."""
     if filters.get("grid"):
         subjects = subjects.filter(grid=filters["grid"])
     if filters.get("kind"):
         subjects = subjects.filter(kind=filters["kind"])
     if filters.get("q"):
         subjects = subjects.filter(name__icontains=filters["q"].strip())
-    if figures:
-        subjects = subjects.with_ledger_figures(day).select_related("grid")
-    subjects = subjects.in_status(filters.get("status") or LedgerStatus.IN_LEDGER, day)
-    return form, subjects.order_by("grid__community_id", "grid__code", "kind", "name", "pk"), filters
+    return subjects
+
+
+def _hidden_by_group_rule(user: Any, filters: dict[str, Any]) -> int:
+    """How many lines the list would show under its filters but for the group rule (one COUNT)."""
+    hidden = _apply_filters(LedgerSubject.objects.hidden_by_group_rule(user), filters)
+    return hidden.in_status(filters.get("status") or LedgerStatus.IN_LEDGER).count()
 
 
 def ledger_list(request: HttpRequest) -> HttpResponse:
@@ -243,12 +254,23 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
         subject.rule_label = rule_text(subject)
     query = request.GET.copy()
     query.pop("page", None)
+    hidden = _hidden_by_group_rule(request.user, filters)
     return render(
         request,
         "grids/ledger/subject_list.html",
         {
             "form": form,
             "page": page,
+            "hidden_note": ngettext(
+                "%(count)d line of special groups and key persons is not shown: the community's access table"
+                " does not give it to you.",
+                "%(count)d lines of special groups and key persons are not shown: the community's access table"
+                " does not give them to you.",
+                hidden,
+            )
+            % {"count": hidden}
+            if hidden
+            else "",
             "query": query.urlencode(),
             "can_add": LedgerSubject.objects.writable_by(request.user),
             "grid": filters.get("grid"),

@@ -440,7 +440,7 @@ def group_access(request: HttpRequest) -> HttpResponse:
     }
     # The table is made with the community (a GET never writes); a kind without a row yet (one
     # added later) is shown at the defaults it works by, and saved when the admin changes it.
-    ordered = [rules.get(kind) or GroupAccessRule(community=community, kind=kind) for kind in GroupKind.values]
+    ordered = [rules.get(kind) or GroupAccessRule.at_defaults(community, kind) for kind in GroupKind.values]
     data = request.POST if request.method == "POST" and editable else None
     forms = [GroupAccessRuleForm(data, instance=rule, editor=user, prefix=rule.kind) for rule in ordered]
     if data is not None and all(form.is_valid() for form in forms):

@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from grids.models import GroupAccessRule, GroupKind, GroupMembership
-from grids.models.organisation import GridAssignment
+from grids.models.organisation import Duty, GridAssignment
 from shanglong.models import Department, DepartmentLevel, Role, User
 from tests.api import matrix
 from tests.conftest import make_user
@@ -48,7 +48,11 @@ def world(request):
     again = GroupMembership.objects.filter(resident=world["residents"]["A"], kind=GroupKind.DRUG_USER).get()
     GroupMembership.objects.filter(pk=again.pk).update(until=SINCE.replace(year=SINCE.year + 1))
     GroupMembership.objects.create(
-        resident=again.resident, kind=again.kind, level=top_level(again.kind), department=other_department, since="2026-03-01"
+        resident=again.resident,
+        kind=again.kind,
+        level=top_level(again.kind),
+        department=other_department,
+        since="2026-03-01",
     )
     people = dict(cast.users)
     people["officer"] = make_user("officer", Role.STAFF, community=cast.community)
@@ -58,15 +62,25 @@ def world(request):
     people["department_without_department"] = make_user("dept3", Role.DEPARTMENT, community=cast.community)
     two_grids = make_user("both", Role.GRID_WORKER, community=cast.community)
     for letter in "AB":
-        GridAssignment.objects.create(user=two_grids, grid=world["grids"][letter], duty="part_time", since=SINCE)
+        GridAssignment.objects.create(user=two_grids, grid=world["grids"][letter], duty=Duty.PART_TIME, since=SINCE)
     people["two_grids"] = two_grids
+    # Duty decides: a building head and a police officer; one person by duty in A, helping in B.
+    for name, duties in (
+        ("building_head", {"A": Duty.BUILDING_HEAD}),
+        ("police", {"B": Duty.POLICE}),
+        ("worker_and_helper", {"A": Duty.FULL_TIME, "B": Duty.BUILDING_HEAD}),
+    ):
+        people[name] = make_user(name, Role.GRID_WORKER, community=cast.community)
+        for letter, duty in duties.items():
+            GridAssignment.objects.create(user=people[name], grid=world["grids"][letter], duty=duty, since=SINCE)
     people["superuser"] = User.objects.create_superuser("root", password="x")
     return {"cast": cast, "world": world, "people": people}
 
 
 def settings_of_the_table(world):
-    """The access table's settings to try: the defaults, then each switch off for some kinds,
-    then designated officers."""
+    """The access table's settings to try: the defaults (per kind: drug users not for the grid
+    workers), then each switch off for some kinds, the helpers' switch on for some, then
+    designated officers."""
     cast, people = world["cast"], world["people"]
     yield "defaults"
     for community in (cast.community, cast.other_community):
@@ -75,6 +89,10 @@ def settings_of_the_table(world):
     yield "grid workers do not see two kinds"
     GroupAccessRule.objects.filter(kind__in=KINDS[1:3]).update(department=False)
     yield "nor departments two kinds"
+    GroupAccessRule.objects.filter(kind__in=KINDS[1:]).update(grid_helpers=True)
+    yield "helpers see three kinds"
+    GroupAccessRule.objects.filter(community=cast.community, kind=GroupKind.DRUG_USER).update(grid_workers=True)
+    yield "grid workers see drug users in one community"
     GroupAccessRule.objects.filter(community=cast.community, kind=KINDS[0]).update(designated_officer=people["officer"])
     GroupAccessRule.objects.filter(community=cast.community, kind=KINDS[1]).update(
         designated_officer=people["grid_worker"]
@@ -104,9 +122,17 @@ def test_sight_sees_what_visible_to_sees(world):
                 ), (setting, name, membership)
             seen_by_someone |= {name} if expected else set()
     # The comparison means something: people on each side of the rule.
-    assert {"community_admin", "grid_worker", "department_user", "officer", "two_grids", "superuser"} <= (
-        seen_by_someone
-    )
+    assert {
+        "community_admin",
+        "grid_worker",
+        "department_user",
+        "officer",
+        "two_grids",
+        "building_head",
+        "police",
+        "worker_and_helper",
+        "superuser",
+    } <= seen_by_someone
     assert not {"merchant_user", "volunteer_user", "outsider", "subdistrict_user"} & seen_by_someone
 
 

@@ -1,5 +1,6 @@
 """Who sees which group, for every kind, through the resident page, the API and the export:
-the grid workers on duty in the resident's grid, the liaisons of the responsible department,
+the grid workers by duty in the resident's grid (by default not for severe mental disorder and
+drug users: tests/grids/test_duty_aware_access.py), the liaisons of the responsible department,
 the community's designated officer for the kind and the community admin. Everyone else in scope
 sees the resident without the group. The community admin's access table changes this."""
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from grids.models import GroupAccessRule, GroupKind, GroupMembership
+from grids.models.people import DEPARTMENT_ONLY_KINDS
 from shanglong.models import Department, DepartmentLevel, Role
 from tests.api import matrix
 from tests.conftest import client_for, make_user
@@ -120,9 +122,13 @@ def test_each_group_is_seen_only_by_the_roles_that_work_with_it(setting, setting
     add_membership(setting, kind)
     read = CHANNELS[channel]
     resident = setting["resident"]
-    for person in SEE:
+    # grid1 is on duty full-time in the resident's grid: by default not for the specialists' kinds.
+    see, do_not_see = SEE, DO_NOT_SEE
+    if kind in DEPARTMENT_ONLY_KINDS:
+        see, do_not_see = tuple(set(SEE) - {"grid_worker"}), (*DO_NOT_SEE, "grid_worker")
+    for person in see:
         assert read(setting["people"][person], resident) == {kind}, f"{person} should see {kind}"
-    for person in DO_NOT_SEE:
+    for person in do_not_see:
         assert read(setting["people"][person], resident) in (set(), None), f"{person} must not see {kind}"
     for person in ("staff", "subdistrict_user"):
         # They see the resident, without the group.
@@ -134,20 +140,24 @@ def test_each_group_is_seen_only_by_the_roles_that_work_with_it(setting, setting
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_the_access_table_takes_a_group_from_grid_workers_and_the_department(setting, settings, channel):
     settings.LANGUAGE_CODE = "en"
-    add_membership(setting, GroupKind.SEVERE_MENTAL_DISORDER)
-    GroupAccessRule.objects.filter(community=setting["cast"].community, kind=GroupKind.SEVERE_MENTAL_DISORDER).update(
-        grid_workers=False, department=False
-    )
+    add_membership(setting, GroupKind.KEY_YOUTH)
     read = CHANNELS[channel]
     resident = setting["resident"]
+    assert read(setting["people"]["grid_worker"], resident) == {GroupKind.KEY_YOUTH}
+    GroupAccessRule.objects.filter(community=setting["cast"].community, kind=GroupKind.KEY_YOUTH).update(
+        grid_workers=False, department=False
+    )
     assert read(setting["people"]["grid_worker"], resident) == set()
     # The department liaison saw the resident only through that group: now not at all.
     assert read(setting["people"]["department_user"], resident) is None
-    assert read(setting["people"]["community_admin"], resident) == {GroupKind.SEVERE_MENTAL_DISORDER}
+    assert read(setting["people"]["community_admin"], resident) == {GroupKind.KEY_YOUTH}
 
 
 def test_the_group_filter_of_the_list_only_finds_groups_the_viewer_may_see(setting):
     add_membership(setting, GroupKind.DRUG_USER)
+    GroupAccessRule.objects.filter(community=setting["cast"].community, kind=GroupKind.DRUG_USER).update(
+        grid_workers=True
+    )
     url = reverse("grids:resident_list")
     found = client_for(setting["people"]["grid_worker"]).get(url, {"kind": GroupKind.DRUG_USER})
     assert [r.pk for r in found.context["page"]] == [setting["resident"].pk]
@@ -171,12 +181,18 @@ def test_the_admin_edits_the_table_and_staff_only_read_it(setting):
             data[f"{prefix}-grid_workers"] = "on"
         if form.instance.department:
             data[f"{prefix}-department"] = "on"
-    data.pop("drug_user-grid_workers")
+    assert "drug_user-grid_workers" not in data  # off by default
+    data["drug_user-grid_helpers"] = "on"
     data["drug_user-designated_officer"] = officer.pk
     response = client_for(admin).post(url, data)
     assert response.status_code == 302
     rule = GroupAccessRule.objects.get(community=setting["cast"].community, kind="drug_user")
-    assert (rule.grid_workers, rule.department, rule.designated_officer) == (False, True, officer)
+    assert (rule.grid_workers, rule.grid_helpers, rule.department, rule.designated_officer) == (
+        False,
+        True,
+        True,
+        officer,
+    )
     assert rule.history.count() == 2  # created, then changed by the admin
     staff_page = client_for(setting["people"]["staff"]).get(url)
     assert staff_page.status_code == 200

@@ -190,7 +190,9 @@ def test_the_sweep_is_a_fixed_number_of_queries_whatever_the_people_and_subjects
     # Ten times the subjects (half of them group lines) and eight more workers on duty.
     for number in range(8):
         worker = make_user(f"extra{number}", Role.GRID_WORKER, community=bounded_community)
-        GridAssignment.objects.create(user=worker, grid=grids["CD"[number % 2]], duty=Duty.PART_TIME, since=LONG_AGO)
+        # Half by duty, half helpers (who see no group: more people, not more queries).
+        duty = Duty.FULL_TIME if number % 4 < 2 else Duty.PART_TIME
+        GridAssignment.objects.create(user=worker, grid=grids["CD"[number % 2]], duty=duty, since=LONG_AGO)
     for number in range(30):
         enterprise(grids["ABCD"[number % 4]], f"企业{number}", entered_on=LONG_AGO, period=VisitPeriod.WEEK)
         line_for(
@@ -206,6 +208,10 @@ def test_the_sweep_is_a_fixed_number_of_queries_whatever_the_people_and_subjects
     [reminder] = Notification.objects.filter(recipient__username="extra0", dedupe_key=f"visit-reminder:{tomorrow}")
     assert "居民2 " in reminder.body
     assert "居民3 " not in reminder.body  # in D
+    # A part-time worker in C is told of its enterprises, not of its group lines.
+    [helper] = Notification.objects.filter(recipient__username="extra2", dedupe_key=f"visit-reminder:{tomorrow}")
+    assert "企业2 " in helper.body
+    assert "居民2 " not in helper.body
 
 
 @pytest.mark.django_db

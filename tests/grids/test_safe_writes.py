@@ -244,11 +244,14 @@ def test_the_group_access_page_shows_the_defaults_and_saves_a_change(people, com
     client = client_for(community_admin)
     page = client.get(reverse("grids:group_access"))
     assert [form.prefix for form in page.context["forms"]] == list(GroupKind.values)
+    drug_users = next(form for form in page.context["forms"] if form.prefix == GroupKind.DRUG_USER)
+    assert (drug_users.instance.grid_workers, drug_users.instance.grid_helpers) == (False, False)
+    # The admin gives drug users to the grid workers by duty (the other kinds as they are).
     data = {f"{kind}-{field}": "on" for kind in GroupKind.values for field in ("grid_workers", "department")}
-    del data[f"{GroupKind.DRUG_USER}-grid_workers"]
+    del data[f"{GroupKind.SEVERE_MENTAL_DISORDER}-grid_workers"]
     assert client.post(reverse("grids:group_access"), data).status_code == 302
     rule = GroupAccessRule.objects.get(community=community, kind=GroupKind.DRUG_USER)
-    assert rule.grid_workers is False
+    assert (rule.grid_workers, rule.grid_helpers) == (True, False)
 
 
 # --- An empty PATCH -------------------------------------------------------------------------
