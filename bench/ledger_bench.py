@@ -57,13 +57,12 @@ def parse_args() -> argparse.Namespace:
 
 def ensure_database(url: str, *, rebuild: bool) -> None:
     """Create the database if it does not exist (dropping it first with --rebuild)."""
-    import psycopg2
+    import psycopg
 
     parts = urlparse(url)
     name = parts.path.lstrip("/")
     server = urlunparse(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(server)
-    connection.autocommit = True
+    connection = psycopg.connect(server, autocommit=True)
     try:
         with connection.cursor() as cursor:
             if rebuild:
@@ -112,9 +111,8 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
         nonlocal buffer, pending
         if not pending:
             return
-        buffer.seek(0)
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(f"COPY {table} ({column_list}) FROM STDIN", buffer)
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
         buffer = io.StringIO()
         pending = 0
 
@@ -679,8 +677,14 @@ def measure(options: argparse.Namespace) -> dict[str, Any]:
     results["ledger_ms"], results["ledger_queries"], _status = timed_requests(
         client, reverse("grids:ledger_list"), options.requests
     )
-    secretary = PartyOrganisation.objects.filter(secretary__username__startswith="bench-staff-").first().secretary
-    client.force_login(secretary)
+    branch = (
+        PartyOrganisation.objects.select_related("secretary")
+        .filter(secretary__username__startswith="bench-staff-")
+        .first()
+    )
+    assert branch is not None, "the bench data has no branch secretaries"
+    assert branch.secretary is not None
+    client.force_login(branch.secretary)
     results["secretary_ms"], results["secretary_queries"], _status = timed_requests(client, my_day, options.requests)
 
     # The demo data's grid worker, in the same database.

@@ -124,12 +124,11 @@ def manage(env: dict[str, str], *command: str) -> None:
 
 
 def set_up_database(args: argparse.Namespace, env: dict[str, str]) -> None:
-    import psycopg2
+    import psycopg
 
     parts = urlparse(args.database_url)
     name = parts.path.lstrip("/")
-    server = psycopg2.connect(urlunparse(parts._replace(path="/postgres")))
-    server.autocommit = True
+    server = psycopg.connect(urlunparse(parts._replace(path="/postgres")), autocommit=True)
     with server.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
@@ -137,10 +136,11 @@ def set_up_database(args: argparse.Namespace, env: dict[str, str]) -> None:
             print(f"created database {name}")
     server.close()
     manage(env, "migrate", "--noinput", "-v0")
-    database = psycopg2.connect(args.database_url)
+    database = psycopg.connect(args.database_url)
     with database.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM shanglong_user WHERE username = ANY(%s)", [[u for u, _, _ in LOGINS]])
-        seeded = cursor.fetchone()[0] == len(LOGINS)
+        row = cursor.fetchone()
+        seeded = row is not None and row[0] == len(LOGINS)
     database.close()
     if not seeded:
         print("loading the demo data (seed_demo)")
@@ -194,7 +194,7 @@ def fetch(base: str, path: str, cookies: dict[str, str], *, form: dict[str, str]
         headers["Origin"] = f"https://{parts.netloc}"
         headers["Referer"] = f"https://{parts.netloc}{path}"
     began = time.perf_counter()
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     try:
         connection.request("POST" if form is not None else "GET", path, body=body, headers=headers)
         answer = connection.getresponse()

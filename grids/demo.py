@@ -681,7 +681,7 @@ def _seed_cobuilding(context: dict[str, Any]) -> None:
     """The joint committee spans 商隆社区 and 文汇社区; its joint meeting has seven seats; two
     resident units report to 商隆社区 with their agreement and lists, the items at different
     stages (each stage a step on the item's timeline, taken only when the item is new)."""
-    from grids.models import UNIT_ITEM_WORKFLOW, JointMeetingMember, UnitRegistration, UnitRegistrationItem
+    from grids.models import UNIT_ITEM_WORKFLOW, JointMeetingMember, SeatKind, UnitRegistration, UnitRegistrationItem
 
     community: Community = context["community"]
     users: dict[str, User] = context["users"]
@@ -700,7 +700,9 @@ def _seed_cobuilding(context: dict[str, Any]) -> None:
     departments = context["departments"]
     for order, (seat_kind, holder, representative, position) in enumerate(JOINT_MEETING_SEATS, start=1):
         lookup: dict[str, Any] = (
-            {"department": departments[holder]} if seat_kind == "department" else {"organisation": holders[holder]}
+            {"department": departments[holder]}
+            if seat_kind == SeatKind.DEPARTMENT
+            else {"organisation": holders[holder]}
         )
         upsert(
             JointMeetingMember,

@@ -27,6 +27,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Improper
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch
+from django.template import loader
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.filterset import FilterSetMetaclass
@@ -225,11 +226,24 @@ class ScopedFilterSet(django_filters.rest_framework.FilterSet, metaclass=ScopedF
     """A FilterSet whose ModelChoiceFilter / ModelMultipleChoiceFilter choices are the related
     model's `visible_to(request.user)`: filtering by another community's id is a 400."""
 
-    def __init__(self, data: Any = None, queryset: Any = None, *, request: Any = None, prefix: Any = None) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: Any = None,
+        *,
+        request: Any = None,
+        prefix: Any = None,
+        all_choices: bool = False,
+    ) -> None:
         super().__init__(data, queryset, request=request, prefix=prefix)
         user = getattr(request, "user", None)
-        for model_filter in self.filters.values():
-            if isinstance(model_filter, _MODEL_FILTERS):
+        for name, model_filter in self.filters.items():
+            if not isinstance(model_filter, _MODEL_FILTERS):
+                continue
+            # Only a filter the request uses needs its choices: building a scoped queryset costs
+            # a few ms even unread, and an absent filter never reads its (empty) queryset.
+            # The browsable API's filter form offers them all (all_choices).
+            if all_choices or (f"{prefix}-{name}" if prefix else name) in self.data:
                 model_filter.queryset = visible_queryset(_filter_related_model(type(self), model_filter), user)
 
 
@@ -246,6 +260,13 @@ class ScopedFilterBackend(DjangoFilterBackend):
                 f"{view.__class__.__name__}.filterset_class must subclass shanglong.api.ScopedFilterSet."
             )
         return filterset_class
+
+    def to_html(self, request: Any, queryset: Any, view: Any) -> str | None:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return None
+        filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view), all_choices=True)
+        return loader.get_template(self.template).render({"filter": filterset}, request)
 
 
 # --- Serializers ---------------------------------------------------------------------------

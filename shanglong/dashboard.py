@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from shanglong.roles import Role, Viewer
 
@@ -42,6 +43,9 @@ class NavItem:
 
 _widgets: dict[str, Widget] = {}
 _nav: dict[str, NavItem] = {}
+# The entries a role sees, with their URLs reversed, by (role, superuser, URLconf, prefix): the
+# same for every request of that role, so no page pays a dozen reverse() calls for its header.
+_nav_entries: dict[tuple[str, bool, str, str], tuple[tuple[NavItem, str], ...]] = {}
 
 
 def register_widget(widget: Widget) -> None:
@@ -50,6 +54,7 @@ def register_widget(widget: Widget) -> None:
 
 def register_nav(item: NavItem) -> None:
     _nav[item.key] = item
+    _nav_entries.clear()
 
 
 def _allowed(user: Viewer, roles: frozenset[str]) -> bool:
@@ -68,20 +73,38 @@ def widgets_for(request: HttpRequest) -> list[tuple[Widget, dict[str, Any]]]:
     return shown
 
 
+def _entries_for(role: str, is_superuser: bool) -> tuple[tuple[NavItem, str], ...]:
+    key = (role, is_superuser, str(get_urlconf(settings.ROOT_URLCONF)), get_script_prefix())
+    entries = _nav_entries.get(key)
+    if entries is None:
+        found = []
+        for item in sorted(_nav.values(), key=lambda i: (i.order, i.key)):
+            if item.superuser_only and not is_superuser:
+                continue
+            if not item.superuser_only and not (role in item.roles or is_superuser):
+                continue
+            try:
+                found.append((item, reverse(item.url_name)))
+            except NoReverseMatch:
+                continue
+        entries = _nav_entries[key] = tuple(found)
+    return entries
+
+
 def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
-    items = []
+    user = request.user
+    entries = _entries_for(getattr(user, "role", None) or "", bool(getattr(user, "is_superuser", False)))
     current = request.path
-    for item in sorted(_nav.values(), key=lambda i: (i.order, i.key)):
-        if item.superuser_only and not request.user.is_superuser:
-            continue
-        if not item.superuser_only and not _allowed(request.user, item.roles):
-            continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
-            continue
-        active = current == url if url == "/" else current.startswith(url)
-        items.append({"key": item.key, "label": item.label, "url": url, "active": active, "icon": item.icon})
+    items = [
+        {
+            "key": item.key,
+            "label": item.label,
+            "url": url,
+            "active": current == url if url == "/" else current.startswith(url),
+            "icon": item.icon,
+        }
+        for item, url in entries
+    ]
     # Only the most specific match is current: on /grids/map/ that is "Map", not also "Grids".
     longest = max((len(entry["url"]) for entry in items if entry["active"]), default=0)
     for entry in items:

@@ -149,6 +149,13 @@ else:
     # Web requests run short queries: JIT off (DB_JIT=1 turns it back on).
     if not env_bool("DB_JIT", default=False):
         DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
+    # The scoped queries are long (2,000 to 7,000 characters) and PostgreSQL spends 2 to 3 ms
+    # planning each, more than running them. With server-side binding psycopg prepares a query
+    # a connection has run twice, and PostgreSQL reuses its plan (bench/README.md, "Page cost").
+    # Off (DB_SERVER_SIDE_BINDING=0) behind a transaction-pooling PgBouncer, which cannot keep
+    # a connection's prepared statements.
+    if env_bool("DB_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "shanglong.User"

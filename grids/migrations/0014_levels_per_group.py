@@ -157,13 +157,19 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    for name in ("GroupMembership", "LedgerSubject"):
+    # The history too: its rows written at the new scale would not fit the old column.
+    for name in ("GroupMembership", "LedgerSubject", "HistoricalGroupMembership", "HistoricalLedgerSubject"):
         model = apps.get_model("grids", name)
         for new, old in BACK.items():
             model.objects.filter(level=new).update(level=old)
 
 
 class Migration(migrations.Migration):
+    # PostgreSQL refuses to alter a table with pending trigger events (the deferred foreign-key
+    # checks of the rows the data step updated) in the same transaction: the data step runs in
+    # its own transaction, the schema steps around it each in theirs.
+    atomic = False
+
     dependencies = [("grids", "0013_party_groups")]
 
     operations = [
@@ -383,7 +389,7 @@ class Migration(migrations.Migration):
                 verbose_name="level",
             ),
         ),
-        migrations.RunPython(forwards, backwards),
+        migrations.RunPython(forwards, backwards, atomic=True),
         migrations.AddConstraint(
             model_name="groupmembership",
             constraint=models.CheckConstraint(

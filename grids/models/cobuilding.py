@@ -33,6 +33,7 @@ from simple_history.models import HistoricalRecords
 from grids import access
 from grids.models.organisation import OrganisationKind, PartyOrganisation
 from shanglong import roles
+from shanglong.masking import mask_phone
 from shanglong.models import AppendOnlyQuerySet, Attachment, Community, Department, TimelineEntry
 from shanglong.refusals import Conflict, NotAllowed
 from shanglong.validators import validate_mobile
@@ -350,6 +351,11 @@ class UnitRegistration(models.Model):
     def is_current(self, on: datetime.date | None = None) -> bool:
         day = on or _today()
         return self.registered_on <= day and (self.ended_on is None or self.ended_on >= day)
+
+    @property
+    def masked_contact_phone(self) -> str:
+        """The contact's mobile as pages show it (138****5678), as the party members' are."""
+        return mask_phone(self.contact_phone)
 
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}

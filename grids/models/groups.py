@@ -128,9 +128,7 @@ class Scale:
         return [(level.value, level.label) for level in self.levels]
 
 
-CARE = Scale(
-    "care", _("care level"), (Level.KEY_CARE, Level.GENERAL_CARE), Level.GENERAL_CARE, SPECIAL_GROUP_KINDS
-)
+CARE = Scale("care", _("care level"), (Level.KEY_CARE, Level.GENERAL_CARE), Level.GENERAL_CARE, SPECIAL_GROUP_KINDS)
 CONTROL = Scale(
     "control",
     _("control level"),
@@ -207,9 +205,7 @@ def level_error(group: str, level: str) -> Promise | None:
     offered = format_lazy("{}", "、".join(str(choice.label) for choice in scale.levels))
     if not level:
         return format_lazy(_("Choose the {scale}: {choices}."), scale=scale.label, choices=offered)
-    return format_lazy(
-        _("This level is not a {scale}: choose one of {choices}."), scale=scale.label, choices=offered
-    )
+    return format_lazy(_("This level is not a {scale}: choose one of {choices}."), scale=scale.label, choices=offered)
 
 
 def default_level(group: str, since: datetime.date | None = None, on: datetime.date | None = None) -> Level:

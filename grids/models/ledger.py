@@ -227,9 +227,10 @@ class LedgerSubjectQuerySet(models.QuerySet):
         (access.visible_grid_ids) and those whose responsible team they are on. A subject about a
         special group or a key person is visible only where, besides, the person sees the
         resident's membership of that group (GroupMembership.objects.visible_to): the community
-        admin, the grid workers on duty in the resident's grid, the responsible department and
-        the designated officer, as the community's access table says. Merchants, volunteers and
-        outsiders see none."""
+        admin, the people on duty in the resident's grid by their duty (grid head, full-time
+        workers and police one column, part-time workers and building heads another), the
+        responsible department and the designated officer, as the community's access table
+        says. Merchants, volunteers and outsiders see none."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if user.is_superuser:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from grids.models import GroupKind, Resident
+from grids.models import Duty, GridAssignment, GroupKind, GroupMembership, Resident
 from shanglong.models import AccessAction, AccessLog
 from tests.api import matrix
 from tests.grids.people_world import build_people, resident_id
@@ -105,6 +105,18 @@ def _tenancy_foreign(cast, rows, person):
     return [{"tenant": far.tenant_id}, {"dwelling": far.dwelling_id}]
 
 
+def _rows_by_duty(cast):
+    """build_people's memberships, with grid2 a building head in B (not its grid head) and a
+    severe mental disorder member in A (seen by default by its department, not grid1)."""
+    world = build_people(cast)
+    GridAssignment.objects.filter(user=cast.users["other_grid_worker"]).update(duty=Duty.BUILDING_HEAD)
+    resident = world["residents"]["A"]
+    mental = GroupMembership.objects.create(
+        resident=resident, kind=GroupKind.SEVERE_MENTAL_DISORDER, level="risk_1", department=cast.department
+    )
+    return {**world["memberships"], "sA": mental}
+
+
 # Who changes which row of the address book and the residents (A, B: the cast's community's
 # grids; X: the other community's): community staff their community, grid workers their grid.
 ADDRESS_WRITABLE = {
@@ -171,6 +183,22 @@ CASES = [
             "other_grid_worker": {"mB"},
             "other_staff": {"mX"},
         },  # fmt: skip
+        update_payload=lambda cast, rows, person: {"note": "上午走访"},
+    ),
+    matrix.EndpointCase(
+        id="group-memberships-by-duty",
+        route="api:groupmembership",
+        build_rows=_rows_by_duty,
+        visible={
+            "community_admin": {"mA", "mB", "sA"},
+            "grid_worker": {"mA"},
+            "department_user": {"mA", "sA"},
+            "other_staff": {"mX"},
+        },
+        writers=("community_admin", "grid_worker", "other_staff"),
+        create_payload=_membership_payload,
+        foreign_payloads=_membership_foreign,
+        writable={"community_admin": {"mA", "mB", "sA"}, "grid_worker": {"mA"}, "other_staff": {"mX"}},
         update_payload=lambda cast, rows, person: {"note": "上午走访"},
     ),
     matrix.EndpointCase(

@@ -63,3 +63,29 @@ def test_demo_identity_numbers_encode_the_gender():
 
     number = demo_resident_id(datetime.date(1950, 7, 8), 2, "female")
     assert parse_resident_id(number).gender == "female"
+
+
+def test_the_designated_officers_see_their_groups_and_the_building_heads_none():
+    from shanglong.models import User
+
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    for login in ("officer_child", "officer_disability", "officer_civil", "officer_mental", "officer_drug"):
+        assert f"  {login} " in output.getvalue()
+    rules = GroupAccessRule.objects.filter(community__code="370502-wenhui-shanglong")
+    officers = dict(rules.values_list("kind", "designated_officer__username"))
+    assert officers[GroupKind.SEVERE_MENTAL_DISORDER] == "officer_mental"
+    assert officers[GroupKind.DRUG_USER] == "officer_drug"
+    assert officers[GroupKind.CHILD_IN_DIFFICULTY] == "officer_child"
+    assert officers[GroupKind.DISABILITY] == "officer_disability"
+    assert {officers[kind] for kind in ("low_income", "elderly_alone", "elderly_empty_nest")} == {"officer_civil"}
+    mental = User.objects.get(username="officer_mental")
+    assert set(GroupMembership.objects.visible_to(mental).values_list("kind", flat=True)) == {
+        GroupKind.SEVERE_MENTAL_DISORDER
+    }
+    # The grid heads do not see the specialists' kinds by default.
+    head = User.objects.get(username="grid01")
+    assert not GroupMembership.objects.visible_to(head).filter(kind__in=["severe_mental_disorder", "drug_user"])
+    history = GroupAccessRule.history.count()
+    seed()
+    assert GroupAccessRule.history.count() == history

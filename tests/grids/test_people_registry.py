@@ -491,7 +491,7 @@ def populate(people, rows: int) -> None:
     for number in range(rows):
         resident = make_resident(dwelling, f"批量{number:02d}", 300 + number)
         resident.group_memberships.create(
-            kind=GroupKind.ELDERLY_ALONE, department=people["civil_affairs"], since="2025-01-01"
+            kind=GroupKind.ELDERLY_ALONE, level="general_care", department=people["civil_affairs"], since="2025-01-01"
         )
 
 
