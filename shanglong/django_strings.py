@@ -11,4 +11,7 @@ from django.utils.translation import gettext_noop
 DJANGO_STRINGS = [
     # django.db.models.fields.BLANK_CHOICE_LABEL (Django 6): the empty choice of every select.
     gettext_noop("- Select an option -"),
+    # django.forms.Form.label_suffix: the colon after every label ("姓名："), full width in
+    # Chinese (Django's own catalogue keeps the ASCII colon).
+    gettext_noop(":"),
 ]

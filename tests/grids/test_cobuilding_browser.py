@@ -41,6 +41,7 @@ def test_staff_keep_a_units_lists_on_a_phone(live_server, phone, world):
     phone.click("[data-testid=unit-item-form] button[type=submit]")
     item = phone.locator("[data-testid=list-need] article[data-item]")
     expect(item).to_contain_text("青少年暑期托管")
+    item.locator("[data-testid=item-step-open]").click()
     item.locator("select").select_option("match")
     item.locator("button[type=submit]").click()
     expect(phone.locator("[data-testid=list-need] article[data-item]")).to_have_attribute("data-status", "matched")

@@ -31,6 +31,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, full_name, role, superuser, _department in DEMO_USERS:
             extra = " + superuser" if superuser else ""
-            self.stdout.write(f"  {username:<10} {full_name}  {Role(role).label}{extra}")
+            self.stdout.write(f"  {username:<18} {full_name}  {Role(role).label}{extra}")
         for username, full_name, role in context.get("extra_logins", []):
-            self.stdout.write(f"  {username:<10} {full_name}  {Role(role).label}")
+            self.stdout.write(f"  {username:<18} {full_name}  {Role(role).label}")
