@@ -18,3 +18,14 @@ def send_visit_reminders_task(on: str | None = None) -> int:
 
     day = datetime.date.fromisoformat(on) if on else None
     return send_visit_reminders(on=day)
+
+
+@shared_task
+def end_aftercare_periods_task(on: str | None = None) -> int:
+    """帮教期满 each night: released prisoners whose five years of aftercare ended move to
+    past aftercare, with their ledger lines (grids.actions.end_aftercare_periods). `on` is an
+    ISO date, today by default; a rerun moves nothing twice."""
+    from grids.actions import end_aftercare_periods
+
+    day = datetime.date.fromisoformat(on) if on else None
+    return end_aftercare_periods(on=day)

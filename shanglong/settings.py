@@ -230,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "grids.tasks.send_visit_reminders_task",
         "schedule": crontab(hour=7, minute=30),
     },
+    # 帮教期满: released prisoners past their five years move to the lower level, before the
+    # morning's reminders are computed.
+    "end-aftercare-periods": {
+        "task": "grids.tasks.end_aftercare_periods_task",
+        "schedule": crontab(hour=2, minute=47),
+    },
 }
 
 # --- Auth ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from grids.actions.ledger import (  # noqa: F401
     VisitAlreadyCorrected,
     correct_visit,
     due_set,
+    end_aftercare_periods,
     end_ledger_subject,
     record_visit,
     refresh_has_team,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from simple_history.utils import bulk_update_with_history
 
 from grids.actions.patrols import NotYourGrid, record_finding
 from grids.models import (
@@ -30,6 +31,7 @@ from grids.models import (
     SubjectKind,
     Visit,
 )
+from grids.models.groups import AFTERCARE_YEARS, GroupKind, Level, default_visit_rule, years_after
 from grids.models.people import GroupSight
 from shanglong import roles
 from shanglong.history import set_history_author
@@ -344,3 +346,61 @@ def send_visit_reminders(*, on: datetime.date | None = None) -> int:
                 messages.append(_overdue_summary(secretary, branch_grids[secretary.pk], counts, day, url))
     notify(messages)
     return len(messages)
+
+
+# --- The end of aftercare (帮教期满) -----------------------------------------------------------
+
+
+def end_aftercare_periods(*, on: datetime.date | None = None) -> int:
+    """Move the released prisoners whose five years of aftercare ended by `on` (today by
+    default) from 帮教期内 to 帮教期满, and their open ledger lines with them (the rule too,
+    unless it is custom), so that nobody is still visited monthly in person out of habit. A
+    resident who holds another membership still in aftercare keeps their line as it is.
+
+    Set-based and safe to run twice (or twice at once): the rows are chosen by their level, so a
+    second run finds none; each change is kept in the rows' history. Returns the memberships
+    moved. Beat runs it every night (CELERY_BEAT_SCHEDULE)."""
+    day = on or timezone.localdate()
+    # since <= the same day five years back (a day more for a release on 29 February); the
+    # exact five years are then checked on the few rows found.
+    try:
+        latest = day.replace(year=day.year - AFTERCARE_YEARS)
+    except ValueError:  # 29 February
+        latest = day.replace(year=day.year - AFTERCARE_YEARS, day=28)
+    candidates = GroupMembership.objects.filter(
+        kind=GroupKind.RELEASED_PRISONER, level=Level.AFTERCARE, since__lte=latest + datetime.timedelta(days=1)
+    )
+    ended = [m for m in candidates if years_after(m.since, AFTERCARE_YEARS) <= day]
+    if not ended:
+        return 0
+    with transaction.atomic():
+        for membership in ended:
+            membership.level = Level.PAST_AFTERCARE
+        bulk_update_with_history(ended, GroupMembership, ["level"], default_change_reason="帮教期满")
+        residents = {membership.resident_id for membership in ended}
+        still_in_aftercare = set(
+            GroupMembership.objects.filter(
+                kind=GroupKind.RELEASED_PRISONER, level=Level.AFTERCARE, resident_id__in=residents
+            ).values_list("resident_id", flat=True)
+        )
+        lines = list(
+            LedgerSubject.objects.filter(
+                group=GroupKind.RELEASED_PRISONER,
+                level=Level.AFTERCARE,
+                resident_id__in=residents - still_in_aftercare,
+                left_on__isnull=True,
+            )
+        )
+        rule = default_visit_rule(level=Level.PAST_AFTERCARE, group=GroupKind.RELEASED_PRISONER)
+        for line in lines:
+            line.level = Level.PAST_AFTERCARE
+            if not line.rule_is_custom:
+                line.visits_required, line.period, line.face_to_face_only = rule
+        if lines:
+            bulk_update_with_history(
+                lines,
+                LedgerSubject,
+                ["level", "visits_required", "period", "face_to_face_only"],
+                default_change_reason="帮教期满",
+            )
+    return len(ended)
