@@ -52,10 +52,12 @@ the models inside its functions, so that grids.models can import it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shanglong import roles
@@ -80,9 +82,77 @@ def _no_grids() -> QuerySet:
     return _grids().objects.none().values("pk")
 
 
+_MEMO_ATTRIBUTE = "_grids_scope_memo"
+
+
+def _person_key(user: Any) -> tuple[Any, ...]:
+    """Everything about a person that a scope's query is built from, and the day (duty is today's)."""
+    return (
+        getattr(user, "pk", None),
+        bool(getattr(user, "is_authenticated", False)),
+        _is_superuser(user),
+        getattr(user, "role", None),
+        getattr(user, "community_id", None),
+        getattr(user, "subdistrict_id", None),
+        getattr(user, "department_id", None),
+        timezone.localdate(),
+    )
+
+
+def _argument_key(value: Any) -> Any:
+    if isinstance(value, Collection) and not isinstance(value, str):
+        return tuple(sorted(value))
+    return value
+
+
+def memoised_for_person[**P, R](build: Callable[P, R]) -> Callable[P, R]:
+    """Build a person's scope once per person object and day: a page asks the same scope two or
+    three times (a queryset's visible_to, the note, the filter choices), and building it is a
+    good share of a page's time. `build` takes the person first and returns something its
+    callers never change (a Q; a QuerySet goes through _memoised_scope, which clones it).
+
+    The memo lives on the user object, which Django loads afresh for each request, so it never
+    outlives the request. It keys on everything the built query depends on (see _person_key),
+    so code that changes a person in memory gets a new query. No rows are cached: the answer is
+    a lazy rule read in the database where it is used, so assignments made in between are seen."""
+
+    @functools.wraps(build)
+    def memoised(*args: P.args, **kwargs: P.kwargs) -> R:
+        user: Any = args[0]
+        key = (
+            build.__module__,
+            build.__qualname__,
+            tuple(_argument_key(value) for value in args[1:]),
+            tuple(sorted((name, _argument_key(value)) for name, value in kwargs.items())),
+            _person_key(user),
+        )
+        memo: dict[tuple[Any, ...], Any] | None = getattr(user, _MEMO_ATTRIBUTE, None)
+        if memo is None:
+            memo = {}
+            setattr(user, _MEMO_ATTRIBUTE, memo)
+        if key not in memo:
+            memo[key] = build(*args, **kwargs)
+        return memo[key]
+
+    return memoised
+
+
+def _memoised_scope[**P](build: Callable[P, QuerySet]) -> Callable[P, QuerySet]:
+    """memoised_for_person for the scope subqueries, each answer a fresh clone: a caller may
+    evaluate or refine it without touching the memo."""
+    memoised = memoised_for_person(build)
+
+    @functools.wraps(build)
+    def scope(*args: P.args, **kwargs: P.kwargs) -> QuerySet:
+        return memoised(*args, **kwargs).all()
+
+    return scope
+
+
 # --- Links: duty and branches ---------------------------------------------------------------
 
 
+@_memoised_scope
 def current_assignment_grid_ids(user: Viewer, *, duties: Collection[str] | None = None) -> QuerySet:
     """The grids a person is on duty in today (their current grid assignments), as a subquery;
     with `duties`, only where they hold one of them (the group rule: GROUP_DUTIES, HELPER_DUTIES)."""
@@ -112,6 +182,7 @@ def community_scope(user: Viewer, field: str = "community") -> Q | None:
     return None
 
 
+@_memoised_scope
 def visible_grid_ids(user: Viewer) -> QuerySet:
     """The ids of the grids a person may see, as a subquery: THE grid rule of the whole app
     (column "see grids").
@@ -167,6 +238,7 @@ def can_edit_people(user: Viewer) -> bool:
     return roles.is_grid_worker(user)
 
 
+@_memoised_scope
 def editable_grid_ids(user: Viewer) -> QuerySet:
     """The grids whose people registry (and visit ledger) a person may change, as a subquery
     (column "edit people"): community staff their community's, and anyone who keeps the people
@@ -184,6 +256,7 @@ def editable_grid_ids(user: Viewer) -> QuerySet:
 # --- Patrol ---------------------------------------------------------------------------------
 
 
+@_memoised_scope
 def patrollable_grid_ids(user: Viewer) -> QuerySet:
     """The ids of the grids in which a person may patrol, record findings and follow them up,
     as a subquery (column "patrol").

@@ -196,6 +196,23 @@ def _by_period(values: dict[str, Any], field: Any) -> Case:
     )
 
 
+class _StatusCount(Count):
+    """A count of the status query, compiled once per query. The ORM writes an annotation out
+    again wherever another one refers to it, so each of the two counts appears five times in
+    the SQL (the flags, the HAVING of a status filter), and compiling them over and over was
+    most of the cost of building the query. Equal counts (same arguments, same query) compile
+    to the same SQL, so the compiler keeps the first answer."""
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        if extra_context:
+            return super().as_sql(compiler, connection, **extra_context)
+        compiled: dict[Any, Any] = compiler.__dict__.setdefault("_ledger_status_counts", {})
+        key = self.identity
+        if key not in compiled:
+            compiled[key] = super().as_sql(compiler, connection)
+        return compiled[key]
+
+
 # --- Subjects ------------------------------------------------------------------------------
 
 
@@ -237,14 +254,24 @@ class LedgerSubjectQuerySet(models.QuerySet):
             return self
         return self.filter(_scope_q(user)).groups_visible_to(user)
 
-    def hidden_by_group_rule(self, user: Any) -> LedgerSubjectQuerySet:
-        """Of these rows, those in the person's scope that visible_to leaves out because of the
-        group rule alone: the group lines whose resident's membership the person does not see
-        (the community's access table). Counted for the ledger list's note, so that nobody
-        takes a ledger with lines missing for the whole ledger."""
-        if not getattr(user, "is_authenticated", False) or user.is_superuser:
-            return self.none()
-        return self.filter(_scope_q(user)).exclude(Q(kind=SubjectKind.KEY_ENTERPRISE) | _sees_group(user))
+    def shown_and_hidden_to(self, user: Any) -> tuple[int, int]:
+        """Of these rows in the person's scope, how many visible_to(user) keeps, and how many it
+        leaves out because of the group rule alone (group lines whose resident's membership the
+        person does not see: the community's access table), in one query. For the ledger list's
+        paginator and its note, so that nobody takes a ledger with lines missing for the whole."""
+        if not getattr(user, "is_authenticated", False):
+            return 0, 0
+        if user.is_superuser:
+            return self.count(), 0
+        lines = self.filter(_scope_q(user)).annotate(
+            group_line_seen=ExpressionWrapper(
+                Q(kind=SubjectKind.KEY_ENTERPRISE) | _sees_group(user), output_field=BooleanField()
+            )
+        )
+        counts = lines.aggregate(
+            shown=Count("pk", filter=Q(group_line_seen=True)), hidden=Count("pk", filter=Q(group_line_seen=False))
+        )
+        return counts["shown"], counts["hidden"]
 
     def groups_visible_to(self, user: Any) -> LedgerSubjectQuerySet:
         """The second half of visible_to, alone: of these rows, the key enterprises, and the group
@@ -336,8 +363,8 @@ class LedgerSubjectQuerySet(models.QuerySet):
             previous_first_day=_by_period({kind: previous[kind].first for kind in kinds}, date),
             period_last_day=_by_period({kind: current[kind].last for kind in kinds}, date),
             days_left=_by_period({kind: current[kind].days_left(day) for kind in kinds}, IntegerField()),
-            visits_this_period=Count("recent", filter=counted & this_period),
-            visits_last_period=Count("recent", filter=counted & last_period),
+            visits_this_period=_StatusCount("recent", filter=counted & this_period),
+            visits_last_period=_StatusCount("recent", filter=counted & last_period),
         ).annotate(
             visits_needed=Greatest(F("visits_required") - F("visits_this_period"), Value(0)),
             is_due=ExpressionWrapper(

@@ -613,6 +613,44 @@ def create_group_access_rules(sender: type[Community], instance: Community, crea
         GroupAccessRule.objects.ensure_for(instance)
 
 
+@access.memoised_for_person
+def _group_sight_rule(user: Any) -> Any:
+    """The rule of GroupMembershipQuerySet.visible_to for a person (None: no membership), built
+    once per request: the residents' list asks it for its scope and again for the groups shown."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.is_superuser:
+        return Q()
+    if not roles.works_for_community(user):
+        return None
+    rules = GroupAccessRule.objects.filter(
+        community_id=OuterRef("resident__dwelling__building__compound__grid__community_id"),
+        kind=OuterRef("kind"),
+    )
+    rule: Any = Exists(rules.filter(designated_officer_id=user.pk))
+    if roles.is_community_admin(user) and user.community_id:
+        rule |= Q(resident__dwelling__building__compound__grid__community_id=user.community_id)
+    if roles.is_department(user) and user.department_id:
+        rule |= Q(department_id=user.department_id) & Coalesce(
+            Subquery(rules.values("department")[:1]),
+            Value(DEFAULT_DEPARTMENT_SEES),
+            output_field=models.BooleanField(),
+        )
+    else:
+        grid = "resident__dwelling__building__compound__grid_id__in"
+        rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=GROUP_DUTIES)}) & Coalesce(
+            Subquery(rules.values("grid_workers")[:1]),
+            default_grid_workers_see_sql(),
+            output_field=models.BooleanField(),
+        )
+        rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=HELPER_DUTIES)}) & Coalesce(
+            Subquery(rules.values("grid_helpers")[:1]),
+            Value(DEFAULT_GRID_HELPERS_SEE),
+            output_field=models.BooleanField(),
+        )
+    return rule
+
+
 class GroupMembershipQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> GroupMembershipQuerySet:
         """THE rule for who sees which group membership.
@@ -623,37 +661,9 @@ class GroupMembershipQuerySet(models.QuerySet):
         the part-time grid workers and building heads on duty there (`grid_helpers`), the
         liaisons of the responsible department, and the designated officer. Anyone else (other
         staff, subdistrict staff, other grids' workers) sees the resident without the group."""
-        if not getattr(user, "is_authenticated", False):
+        rule = _group_sight_rule(user)
+        if rule is None:
             return self.none()
-        if user.is_superuser:
-            return self
-        if not roles.works_for_community(user):
-            return self.none()
-        rules = GroupAccessRule.objects.filter(
-            community_id=OuterRef("resident__dwelling__building__compound__grid__community_id"),
-            kind=OuterRef("kind"),
-        )
-        rule: Any = Exists(rules.filter(designated_officer_id=user.pk))
-        if roles.is_community_admin(user) and user.community_id:
-            rule |= Q(resident__dwelling__building__compound__grid__community_id=user.community_id)
-        if roles.is_department(user) and user.department_id:
-            rule |= Q(department_id=user.department_id) & Coalesce(
-                Subquery(rules.values("department")[:1]),
-                Value(DEFAULT_DEPARTMENT_SEES),
-                output_field=models.BooleanField(),
-            )
-        else:
-            grid = "resident__dwelling__building__compound__grid_id__in"
-            rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=GROUP_DUTIES)}) & Coalesce(
-                Subquery(rules.values("grid_workers")[:1]),
-                default_grid_workers_see_sql(),
-                output_field=models.BooleanField(),
-            )
-            rule |= Q(**{grid: access.current_assignment_grid_ids(user, duties=HELPER_DUTIES)}) & Coalesce(
-                Subquery(rules.values("grid_helpers")[:1]),
-                Value(DEFAULT_GRID_HELPERS_SEE),
-                output_field=models.BooleanField(),
-            )
         return self.filter(rule)
 
     def sight(self, people: Iterable[Any]) -> GroupSight:

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -229,10 +230,23 @@ def _apply_filters(subjects: Any, filters: dict[str, Any]) -> Any:
     return subjects
 
 
-def _hidden_by_group_rule(user: Any, filters: dict[str, Any]) -> int:
-    """How many lines the list would show under its filters but for the group rule (one COUNT)."""
-    hidden = _apply_filters(LedgerSubject.objects.hidden_by_group_rule(user), filters)
-    return hidden.in_status(filters.get("status") or LedgerStatus.IN_LEDGER).count()
+def _ledger_line_counts(user: Any, filters: dict[str, Any]) -> tuple[int, int]:
+    """How many lines the list shows under its filters, and how many more it would show but for
+    the group rule (one query for both: the paginator's count and the note's)."""
+    lines = _apply_filters(LedgerSubject.objects.all(), filters)
+    return lines.in_status(filters.get("status") or LedgerStatus.IN_LEDGER).shown_and_hidden_to(user)
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told how many rows there are, counted beforehand with other figures."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def ledger_list(request: HttpRequest) -> HttpResponse:
@@ -240,9 +254,12 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
     this period and its standing."""
     require_grid_work_access(request.user)
     form, subjects, filters = _filtered_ledger(request, figures=False)
-    # The page's subjects first (count, then ids), then their figures: the figures of a large
-    # ledger are computed for one page only.
-    page = Paginator(subjects.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page's subjects first (their count, with the lines the group rule hides, in one query;
+    # then the ids), then their figures: the figures of a large ledger are computed for one page only.
+    shown_count, hidden = _ledger_line_counts(request.user, filters)
+    page = _CountedPaginator(subjects.values_list("pk", flat=True), PAGE_SIZE, count=shown_count).get_page(
+        request.GET.get("page")
+    )
     shown = {
         subject.pk: subject
         for subject in LedgerSubject.objects.filter(pk__in=list(page.object_list))
@@ -254,7 +271,6 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
         subject.rule_label = rule_text(subject)
     query = request.GET.copy()
     query.pop("page", None)
-    hidden = _hidden_by_group_rule(request.user, filters)
     return render(
         request,
         "grids/ledger/subject_list.html",

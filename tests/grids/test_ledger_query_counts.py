@@ -83,10 +83,10 @@ def test_my_day_of_a_branch_secretary_queries(
 def test_ledger_list_queries(grid_worker, grids, compounds, on_duty, department, django_assert_num_queries, rows):
     populate(grids, compounds, grid_worker, department, rows)
     client = client_for(grid_worker)
-    # session, user, the paginator's count, the page's ids, their figures (one query), the
-    # lines the group rule hides (one count), "may add a subject", unread messages, the grid
-    # filter's choices
-    with django_assert_num_queries(9):
+    # session, user, the lines shown and those the group rule hides (one aggregate: the
+    # paginator's count and the note's), the page's ids, their figures (one query), "may add a
+    # subject", unread messages, the grid filter's choices
+    with django_assert_num_queries(8):
         response = client.get(reverse("grids:ledger_list"))
     assert len(response.context["page"].object_list) == rows
 

@@ -9,12 +9,23 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from grids.models import OrganisationKind, PartyOrganisation
 from tests.api import matrix
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The model's messages are compared in English (the source language), whatever language an
+    earlier test left active."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 BRANCH_ONLY = "A party group belongs to a grid party branch: choose the branch."
 
