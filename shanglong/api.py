@@ -272,6 +272,19 @@ class ScopedFilterBackend(DjangoFilterBackend):
 # --- Serializers ---------------------------------------------------------------------------
 
 
+def request_user(field: serializers.Field) -> Any:
+    """The user of the request in a field's (or serializer's) context; None without one."""
+    request = field.context.get("request")
+    return getattr(request, "user", None)
+
+
+def refuse_change(serializer: serializers.ModelSerializer, attrs: dict[str, Any], name: str, message: Any) -> None:
+    """Refuse (400 on the field) a write that would move a saved row to another `name` (its
+    owner, its list...): the field may be given, but only with the value it has."""
+    if serializer.instance is not None and name in attrs and attrs[name] != getattr(serializer.instance, name):
+        raise serializers.ValidationError({name: [message]})
+
+
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary-key relation whose choices are `model.objects.visible_to(request.user)`, for
     the request in the serializer's context. Without a request there are no choices."""

@@ -168,6 +168,11 @@ class Workflow:
         transition = self.transitions.get(action)
         return str(transition.label) if transition is not None else action
 
+    def actions_from(self, status: str) -> list[str]:
+        """The actions a record in this status can take, whoever asks (a page that decided who
+        may act once for all its records offers these)."""
+        return [transition.action for transition in self.transitions.values() if status in transition.sources]
+
     def available(self, user: Viewer, record: models.Model) -> list[Transition]:
         """The actions the person may take on the record in its present state (for the buttons
         of a page). Each distinct predicate is asked once."""

@@ -42,22 +42,13 @@ from shanglong.api import (
     ScopedModelViewSet,
     ScopedRelatedField,
     api_router,
+    refuse_change,
+    request_user,
     run_model_clean,
     signed_in,
 )
 from shanglong.validators import validate_optional_mobile
 from shanglong.workflow_api import TimelineAttachmentSerializer, TimelineEntrySerializer
-
-
-def _user_of(field: serializers.Field) -> Any:
-    request = field.context.get("request")
-    return getattr(request, "user", None)
-
-
-def _unchanged(serializer: serializers.ModelSerializer, attrs: dict[str, Any], name: str, message: Any) -> None:
-    if serializer.instance is not None and name in attrs and attrs[name] != getattr(serializer.instance, name):
-        raise serializers.ValidationError({name: [message]})
-
 
 # --- The joint meeting's roster --------------------------------------------------------------
 
@@ -66,7 +57,7 @@ class JointCommitteeField(ScopedRelatedField):
     """A business-district joint committee the caller sees."""
 
     def get_queryset(self) -> models.QuerySet:
-        return PartyOrganisation.objects.visible_to(_user_of(self)).filter(
+        return PartyOrganisation.objects.visible_to(request_user(self)).filter(
             kind=OrganisationKind.DISTRICT_JOINT_COMMITTEE
         )
 
@@ -93,7 +84,7 @@ class JointMeetingMemberSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "committee", _("A seat cannot move to another joint meeting."))
+        refuse_change(self, attrs, "committee", _("A seat cannot move to another joint meeting."))
         run_model_clean(self, attrs)
         return attrs
 
@@ -128,7 +119,7 @@ class UnitOrganisationField(ScopedRelatedField):
 
     def get_queryset(self) -> models.QuerySet:
         return (
-            PartyOrganisation.objects.visible_to(_user_of(self))
+            PartyOrganisation.objects.visible_to(request_user(self))
             .community_owned()
             .filter(kind=OrganisationKind.UNIT_ORGANISATION)
         )
@@ -138,7 +129,7 @@ class KeptRegistrationField(ScopedRelatedField):
     """A unit registration the caller keeps (visible_to and editable_by)."""
 
     def get_queryset(self) -> models.QuerySet:
-        user = _user_of(self)
+        user = request_user(self)
         return UnitRegistration.objects.visible_to(user).editable_by(user)
 
 
@@ -168,8 +159,8 @@ class UnitRegistrationSerializer(ScopedModelSerializer):
         return validate_optional_mobile(value)  # DRF turns Django's ValidationError into a 400
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "community", _("A registration cannot move to another community."))
-        _unchanged(self, attrs, "unit_organisation", _("A registration cannot move to another unit."))
+        refuse_change(self, attrs, "community", _("A registration cannot move to another community."))
+        refuse_change(self, attrs, "unit_organisation", _("A registration cannot move to another unit."))
         run_model_clean(self, attrs)
         return attrs
 
@@ -239,8 +230,8 @@ class UnitRegistrationItemSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "registration", _("An item cannot move to another registration."))
-        _unchanged(self, attrs, "item_list", _("An item cannot move to another list."))
+        refuse_change(self, attrs, "registration", _("An item cannot move to another registration."))
+        refuse_change(self, attrs, "item_list", _("An item cannot move to another list."))
         run_model_clean(self, attrs)
         return attrs
 

@@ -53,6 +53,8 @@ from shanglong.api import (
     ScopedRelatedField,
     api_router,
     as_drf_error,
+    refuse_change,
+    request_user,
     run_model_clean,
 )
 from shanglong.api_auth import refusal_api_response
@@ -62,16 +64,11 @@ from shanglong.validators import validate_optional_mobile
 # --- Shared --------------------------------------------------------------------------------
 
 
-def _user_of(field: serializers.Field) -> Any:
-    request = field.context.get("request")
-    return getattr(request, "user", None)
-
-
 class KeptRelatedField(ScopedRelatedField):
     """A relation to a party record the caller may keep: visible_to and editable_by."""
 
     def get_queryset(self) -> models.QuerySet:
-        user = _user_of(self)
+        user = request_user(self)
         return self.scoped_model.objects.visible_to(user).editable_by(user)
 
 
@@ -79,19 +76,14 @@ class MemberOrganisationField(ScopedRelatedField):
     """The organisations the caller may put a member in (see member_organisations_for)."""
 
     def get_queryset(self) -> models.QuerySet:
-        return member_organisations_for(_user_of(self))
+        return member_organisations_for(request_user(self))
 
 
 class UnitOrganisationField(ScopedRelatedField):
     """A resident-unit party organisation the caller sees (an in-work member's employer)."""
 
     def get_queryset(self) -> models.QuerySet:
-        return PartyOrganisation.objects.visible_to(_user_of(self)).filter(kind=OrganisationKind.UNIT_ORGANISATION)
-
-
-def _unchanged(serializer: serializers.ModelSerializer, attrs: dict[str, Any], name: str, message: Any) -> None:
-    if serializer.instance is not None and name in attrs and attrs[name] != getattr(serializer.instance, name):
-        raise serializers.ValidationError({name: [message]})
+        return PartyOrganisation.objects.visible_to(request_user(self)).filter(kind=OrganisationKind.UNIT_ORGANISATION)
 
 
 def _current_year(request: Request | None) -> int:
@@ -246,7 +238,7 @@ class MobileMembershipSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "member", _("A mobile record cannot move to another member."))
+        refuse_change(self, attrs, "member", _("A mobile record cannot move to another member."))
         run_model_clean(self, attrs)
         return attrs
 
@@ -336,7 +328,7 @@ class InWorkRegistrationSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "member", _("A registration cannot move to another member."))
+        refuse_change(self, attrs, "member", _("A registration cannot move to another member."))
         member = attrs.get("member", getattr(self.instance, "member", None))
         employer = attrs.get("employer_organisation", getattr(self.instance, "employer_organisation", None))
         if member is not None and employer is not None and employer.community_id != member.organisation.community_id:
@@ -490,7 +482,7 @@ class ClaimedTaskSerializer(ScopedModelSerializer):
         validators: list[Any] = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _unchanged(self, attrs, "registration", _("A task cannot move to another registration."))
+        refuse_change(self, attrs, "registration", _("A task cannot move to another registration."))
         status_ = attrs.get("status", getattr(self.instance, "status", None))
         completed_on = attrs.get("completed_on", getattr(self.instance, "completed_on", None))
         if status_ == TaskStatus.COMPLETED and completed_on is None:

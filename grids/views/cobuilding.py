@@ -151,7 +151,7 @@ def _detail_page(
     }
     for item in items:
         # The steps the item's state allows; the keeper was asked once for the whole page.
-        offered = [t.action for t in UNIT_ITEM_WORKFLOW.transitions.values() if item.status in t.sources]
+        offered = UNIT_ITEM_WORKFLOW.actions_from(item.status)
         if failed is not None and failed.item.pk == item.pk:
             form = failed
         elif can_keep and offered:
@@ -245,7 +245,7 @@ def unit_item_step(request: HttpRequest, pk: int) -> HttpResponse:
 def _refused_step(request: HttpRequest, item: UnitRegistrationItem, refusal: Refusal) -> HttpResponse:
     messages.error(request, str(refusal))
     item.refresh_from_db(fields=["status", "version", "finished_at"])
-    offered = [t.action for t in UNIT_ITEM_WORKFLOW.transitions.values() if item.status in t.sources]
+    offered = UNIT_ITEM_WORKFLOW.actions_from(item.status)
     failed = None
     if offered:
         # What was typed is kept, with the version just shown: sending it again after reading counts.
