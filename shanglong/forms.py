@@ -60,8 +60,30 @@ class ThrottledLoginForm(AuthenticationForm):
             raise
 
 
+FILE_CHOOSE_AGAIN = _("The file you chose was not saved: choose it again before sending.")
+PHOTOS_CHOOSE_AGAIN = _("The photos you chose were not saved: choose them again before sending.")
+
+
+class ChooseAgainBoundField(forms.BoundField):
+    """A browser cannot refill a file input, so a form shown again with errors after a file was
+    sent says plainly, under the file field, that it must be chosen again (the field's
+    `choose_again`)."""
+
+    @property
+    def errors(self) -> ErrorList:
+        errors = super().errors
+        if self.form.is_bound and self.form.errors and self.data:
+            message = str(self.field.choose_again)  # type: ignore[attr-defined]
+            errors = self.form.error_class([*errors, message], renderer=self.form.renderer)
+        return errors
+
+
 class AttachmentField(forms.FileField):
-    """A file field that runs the shared upload checks (type, size) while the form validates."""
+    """A file field that runs the shared upload checks (type, size) while the form validates;
+    shown again after an error, it says that the file must be chosen again."""
+
+    bound_field_class = ChooseAgainBoundField
+    choose_again = FILE_CHOOSE_AGAIN
 
     def __init__(self, *args: Any, images_only: bool = False, **kwargs: Any) -> None:
         self.images_only = images_only
@@ -85,28 +107,13 @@ class MultiplePhotoInput(forms.FileInput):
     allow_multiple_selected = True
 
 
-PHOTOS_CHOOSE_AGAIN = _("The photos you chose were not saved: choose them again before sending.")
-
-
-class PhotosBoundField(forms.BoundField):
-    """A browser cannot refill a file input, so a form shown again with errors after photos
-    were sent says plainly, under the photos, that they must be chosen again."""
-
-    @property
-    def errors(self) -> ErrorList:
-        errors = super().errors
-        if self.form.is_bound and self.form.errors and self.data:
-            errors = self.form.error_class([*errors, str(PHOTOS_CHOOSE_AGAIN)], renderer=self.form.renderer)
-        return errors
-
-
 class PhotosField(AttachmentField):
     """Photos chosen at once (never required, 基层减负): at most `max_count`, each through the
     shared upload checks (type, size; the location in the photo's EXIF is dropped when it is
     stored). The API checks its uploads through the same field (shanglong.api.checked_photos)."""
 
     widget = MultiplePhotoInput
-    bound_field_class = PhotosBoundField
+    choose_again = PHOTOS_CHOOSE_AGAIN
 
     def __init__(self, *, max_count: int = media.MAX_PHOTOS_AT_ONCE, **kwargs: Any) -> None:
         self.max_count = max_count
